@@ -58,7 +58,7 @@ export const ECP_PARAMS: ReadonlyMap<number, EcpParams> = new Map<number, EcpPar
       coordLength: 66,
       topMask: 0x01,
       orderHex:
-        '01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
+        '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
     },
   ],
 ]);

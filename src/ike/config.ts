@@ -1,0 +1,233 @@
+/**
+ * The IKE engine's typed configuration (self-contained; the runtime maps swanctl.conf onto it).
+ *
+ * Shapes follow strongSwan's swanctl.conf `connections { <name> { … children { … } } }` so the
+ * mapping is one-to-one: proposals are strongSwan proposal strings ("aes128-sha256-x25519",
+ * "aes256gcm16-x25519"), traffic selectors are strings ('198.19.1.0/24', 'dynamic',
+ * '10.0.0.1[tcp/80]', '2001:db8::/64'), durations are in ms (DESIGN.md §6).
+ *
+ * `resolveConfig` fills defaults and throws (a config error, DESIGN.md rule 8) naming the field on
+ * anything invalid, so the engine can trust the resolved shape.
+ */
+
+export type AuthMethodName = 'psk' | 'pubkey';
+export type ChildMode = 'tunnel' | 'transport';
+/** What to do when the connection is loaded: 'none' (wait for the peer), 'start' (initiate), 'trap'. */
+export type StartAction = 'none' | 'start' | 'trap';
+/** What to do with a child whose IKE SA died of DPD/timeout (strongSwan dpd_action / close_action). */
+export type DpdAction = 'clear' | 'trap' | 'restart';
+
+export interface IkeLocalAuth {
+  readonly auth: AuthMethodName;
+  /** IKE identity: 'a.example' (FQDN), '198.18.0.1' (IP), 'user@x' (RFC822), 'C=ZZ, O=x, CN=y' (DN), '%any' (remote only). Empty: the local IP. */
+  readonly id: string;
+  readonly psk?: Uint8Array;
+  /** Our certificate chain, leaf first (DER or PEM bytes). */
+  readonly certs?: readonly Uint8Array[];
+  /** Our private key (PEM or DER). */
+  readonly privateKey?: Uint8Array;
+}
+
+export interface IkeRemoteAuth {
+  readonly auth: AuthMethodName;
+  /** Expected peer identity ('%any' accepts any authenticated identity). */
+  readonly id: string;
+  readonly psk?: Uint8Array;
+  /** Trust anchors (and intermediates) for the peer's certificate chain. */
+  readonly cacerts?: readonly Uint8Array[];
+}
+
+export interface IkeChildConfig {
+  readonly name: string;
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+  /** ESP proposals, strongSwan syntax; a KE group in the string means PFS on CREATE_CHILD_SA. */
+  readonly espProposals: readonly string[];
+  readonly mode: ChildMode;
+  readonly startAction: StartAction;
+  readonly dpdAction: DpdAction;
+  /** Rekey this long after establishment (minus jitter); 0 disables. Default 1 h. */
+  readonly rekeyTimeMs: number;
+  /** Hard expiry; default rekeyTimeMs × 1.1. */
+  readonly lifeTimeMs: number;
+  /** Jitter subtracted from rekeyTimeMs (random in [0, randTimeMs]); default lifeTime − rekeyTime. */
+  readonly randTimeMs: number;
+  readonly replayWindow: number;
+}
+
+export interface IkeConnection {
+  readonly name: string;
+  /** Our addresses ('%any' accepts any). The first is used as the source when initiating. */
+  readonly localAddrs: readonly string[];
+  /** Peer addresses ('%any' accepts any; initiating needs a concrete first entry). */
+  readonly remoteAddrs: readonly string[];
+  /** IKE port we initiate to (default 500). */
+  readonly remotePort: number;
+  readonly localPort: number;
+  /** IKE proposals, strongSwan syntax ("aes128-sha256-x25519"). */
+  readonly proposals: readonly string[];
+  /** Force UDP encapsulation by faking NAT_DETECTION_SOURCE_IP (strongSwan `encap = yes`). */
+  readonly encap: boolean;
+  /** RFC 7383: announce and use IKE fragmentation. */
+  readonly fragmentation: boolean;
+  /** Largest IKE datagram we send before fragmenting (RFC 7383 §2.5.1; default 1280). */
+  readonly fragmentSize: number;
+  /** Liveness check after this much inbound silence; 0 disables (default 0, like strongSwan). */
+  readonly dpdDelayMs: number;
+  /** IKE SA rekey time (default 4 h); 0 disables. */
+  readonly rekeyTimeMs: number;
+  /** IKE SA hard lifetime (default rekeyTimeMs × 1.1). */
+  readonly ikeLifetimeMs: number;
+  /** Jitter for IKE rekeying (default ikeLifetimeMs − rekeyTimeMs). */
+  readonly randTimeMs: number;
+  readonly local: IkeLocalAuth;
+  readonly remote: IkeRemoteAuth;
+  readonly children: readonly IkeChildConfig[];
+}
+
+/** Retransmission schedule (strongSwan charon.retransmit_*): timeout × base^n, `tries` retransmits. */
+export interface RetransmitConfig {
+  readonly timeoutMs: number;
+  readonly base: number;
+  readonly tries: number;
+  /** Upper bound for one interval. */
+  readonly maxIntervalMs: number;
+}
+
+export interface IkeLimits {
+  /** Half-open IKE SAs (responder side) beyond which new IKE_SA_INIT requests are dropped. */
+  readonly halfOpenMax: number;
+  /** Half-open count at which the responder starts asking for COOKIEs (strongSwan cookie_threshold). */
+  readonly cookieThreshold: number;
+  /** How long a cookie secret is used before it is rotated; the previous one stays valid. */
+  readonly cookieSecretLifetimeMs: number;
+  /** Established + half-open IKE SAs per peer address. */
+  readonly ikeSasPerPeerMax: number;
+  /** Half-open responder SAs are dropped after this long without IKE_AUTH. */
+  readonly halfOpenTimeoutMs: number;
+  readonly retransmit: RetransmitConfig;
+}
+
+export interface IkeConfig {
+  readonly connections: readonly IkeConnection[];
+  readonly limits: IkeLimits;
+}
+
+// ---- input shapes with defaults --------------------------------------------------------------
+
+type Opt<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+export type IkeChildConfigInput = Opt<IkeChildConfig, 'mode' | 'startAction' | 'dpdAction' | 'rekeyTimeMs' | 'lifeTimeMs' | 'randTimeMs' | 'replayWindow'>;
+export type IkeConnectionInput = Opt<
+  Omit<IkeConnection, 'children'>,
+  'remotePort' | 'localPort' | 'encap' | 'fragmentation' | 'fragmentSize' | 'dpdDelayMs' | 'rekeyTimeMs' | 'ikeLifetimeMs' | 'randTimeMs' | 'localAddrs' | 'remoteAddrs'
+> & { readonly children?: readonly IkeChildConfigInput[] };
+export interface IkeConfigInput {
+  readonly connections: readonly IkeConnectionInput[];
+  readonly limits?: Partial<Omit<IkeLimits, 'retransmit'>> & { readonly retransmit?: Partial<RetransmitConfig> };
+}
+
+export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutMs: 4000, base: 1.8, tries: 5, maxIntervalMs: 600_000 };
+export const DEFAULT_LIMITS: IkeLimits = {
+  halfOpenMax: 1000,
+  cookieThreshold: 30,
+  cookieSecretLifetimeMs: 300_000,
+  ikeSasPerPeerMax: 20,
+  halfOpenTimeoutMs: 30_000,
+  retransmit: DEFAULT_RETRANSMIT,
+};
+const HOUR = 3_600_000;
+
+function need(cond: boolean, field: string, why: string): void {
+  if (!cond) throw new Error(`ike config: ${field} ${why}`);
+}
+
+function duration(v: number, field: string): number {
+  need(Number.isFinite(v) && v >= 0, field, `must be a non-negative number of ms, got ${v}`);
+  return v;
+}
+
+export function resolveChild(c: IkeChildConfigInput, where: string): IkeChildConfig {
+  need(typeof c.name === 'string' && c.name.length > 0, `${where}.name`, 'is required');
+  need(c.localTs.length > 0, `${where}.localTs`, 'needs at least one selector');
+  need(c.remoteTs.length > 0, `${where}.remoteTs`, 'needs at least one selector');
+  need(c.espProposals.length > 0, `${where}.espProposals`, 'needs at least one proposal');
+  const rekeyTimeMs = duration(c.rekeyTimeMs ?? HOUR, `${where}.rekeyTimeMs`);
+  const lifeTimeMs = duration(c.lifeTimeMs ?? Math.round(rekeyTimeMs * 1.1), `${where}.lifeTimeMs`);
+  need(lifeTimeMs === 0 || rekeyTimeMs === 0 || lifeTimeMs >= rekeyTimeMs, `${where}.lifeTimeMs`, 'must not be below rekeyTimeMs');
+  const randTimeMs = duration(c.randTimeMs ?? Math.max(0, lifeTimeMs - rekeyTimeMs), `${where}.randTimeMs`);
+  const mode = c.mode ?? 'tunnel';
+  need(mode === 'tunnel' || mode === 'transport', `${where}.mode`, `must be tunnel or transport, got ${String(mode)}`);
+  return {
+    name: c.name,
+    localTs: c.localTs,
+    remoteTs: c.remoteTs,
+    espProposals: c.espProposals,
+    mode,
+    startAction: c.startAction ?? 'none',
+    dpdAction: c.dpdAction ?? 'clear',
+    rekeyTimeMs,
+    lifeTimeMs,
+    randTimeMs: Math.min(randTimeMs, rekeyTimeMs),
+    replayWindow: c.replayWindow ?? 128,
+  };
+}
+
+export function resolveConnection(c: IkeConnectionInput, where = `connections[${c.name}]`): IkeConnection {
+  need(typeof c.name === 'string' && c.name.length > 0, `${where}.name`, 'is required');
+  need(c.proposals.length > 0, `${where}.proposals`, 'needs at least one proposal');
+  for (const [side, a] of [['local', c.local], ['remote', c.remote]] as const) {
+    need(a.auth === 'psk' || a.auth === 'pubkey', `${where}.${side}.auth`, `must be psk or pubkey, got ${String(a.auth)}`);
+    if (a.auth === 'psk') need(a.psk !== undefined && a.psk.length > 0, `${where}.${side}.psk`, 'is required for auth = psk');
+  }
+  if (c.local.auth === 'pubkey') {
+    need((c.local.certs?.length ?? 0) > 0, `${where}.local.certs`, 'is required for auth = pubkey');
+    need(c.local.privateKey !== undefined, `${where}.local.privateKey`, 'is required for auth = pubkey');
+  }
+  if (c.remote.auth === 'pubkey') need((c.remote.cacerts?.length ?? 0) > 0, `${where}.remote.cacerts`, 'is required for auth = pubkey');
+  const rekeyTimeMs = duration(c.rekeyTimeMs ?? 4 * HOUR, `${where}.rekeyTimeMs`);
+  const ikeLifetimeMs = duration(c.ikeLifetimeMs ?? Math.round(rekeyTimeMs * 1.1), `${where}.ikeLifetimeMs`);
+  const randTimeMs = duration(c.randTimeMs ?? Math.max(0, ikeLifetimeMs - rekeyTimeMs), `${where}.randTimeMs`);
+  const fragmentSize = c.fragmentSize ?? 1280;
+  need(Number.isInteger(fragmentSize) && fragmentSize >= 576 && fragmentSize <= 65000, `${where}.fragmentSize`, `must be an integer in 576..65000, got ${fragmentSize}`);
+  const children = (c.children ?? []).map((ch, i) => resolveChild(ch, `${where}.children[${i}]`));
+  const names = new Set<string>();
+  for (const ch of children) {
+    need(!names.has(ch.name), `${where}.children.${ch.name}`, 'is defined twice');
+    names.add(ch.name);
+  }
+  return {
+    name: c.name,
+    localAddrs: c.localAddrs ?? ['%any'],
+    remoteAddrs: c.remoteAddrs ?? ['%any'],
+    remotePort: c.remotePort ?? 500,
+    localPort: c.localPort ?? 500,
+    proposals: c.proposals,
+    encap: c.encap ?? false,
+    fragmentation: c.fragmentation ?? true,
+    fragmentSize,
+    dpdDelayMs: duration(c.dpdDelayMs ?? 0, `${where}.dpdDelayMs`),
+    rekeyTimeMs,
+    ikeLifetimeMs,
+    randTimeMs: Math.min(randTimeMs, rekeyTimeMs),
+    local: c.local,
+    remote: c.remote,
+    children,
+  };
+}
+
+/** Fills defaults and validates; throws an Error naming the offending field. */
+export function resolveConfig(input: IkeConfigInput): IkeConfig {
+  const names = new Set<string>();
+  const connections = input.connections.map((c) => {
+    need(!names.has(c.name), `connections.${c.name}`, 'is defined twice');
+    names.add(c.name);
+    return resolveConnection(c);
+  });
+  const l = input.limits ?? {};
+  const retransmit: RetransmitConfig = { ...DEFAULT_RETRANSMIT, ...(l.retransmit ?? {}) };
+  need(retransmit.tries >= 0 && Number.isInteger(retransmit.tries), 'limits.retransmit.tries', 'must be a non-negative integer');
+  need(retransmit.base >= 1, 'limits.retransmit.base', 'must be >= 1');
+  need(retransmit.timeoutMs > 0, 'limits.retransmit.timeoutMs', 'must be > 0');
+  const limits: IkeLimits = { ...DEFAULT_LIMITS, ...l, retransmit };
+  return { connections, limits };
+}

@@ -1,0 +1,291 @@
+/**
+ * Traffic selectors (RFC 7296 §2.9, §3.13.1): parsing config strings, intersection and the
+ * responder's narrowing. Pure functions over the payload model's `TrafficSelector`.
+ *
+ * Config syntax (strongSwan swanctl.conf `local_ts`/`remote_ts`):
+ *   '198.19.1.0/24'   '10.0.0.1'   '10.0.0.1-10.0.0.9'   '2001:db8::/64'   '0.0.0.0/0'   '::/0'
+ *   'dynamic'  (the IKE address of that side, /32 or /128)
+ *   any of the above + '[proto]', '[proto/port]', '[proto/lo-hi]', '[/port]'  e.g. '10.0.0.1[tcp/80]'
+ *
+ * §2.9: "the responder ... MAY narrow the selectors to a subset"; our responder answers with every
+ * non-empty intersection of a proposed and a configured selector, and TS_UNACCEPTABLE when there
+ * is none for TSi or for TSr. The initiator accepts a response only if every returned selector lies
+ * inside one it proposed.
+ */
+import { TsType, type TrafficSelector } from './payloads/types.js';
+
+const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, sctp: 132, icmpv6: 58, 'ipv6-icmp': 58 };
+
+// ---- IP literals ------------------------------------------------------------------------------
+
+/** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; undefined when it is not one. Never throws. */
+export function parseIp(s: string): Uint8Array | undefined {
+  if (s.includes(':')) return parseIp6(s);
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (!/^\d{1,3}$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+function parseIp6(s: string): Uint8Array | undefined {
+  let str = s;
+  const pct = str.indexOf('%');
+  if (pct >= 0) str = str.slice(0, pct);
+  const out = new Uint8Array(16);
+  let tail: number[] = [];
+  let head: number[] = [];
+  const dbl = str.indexOf('::');
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const groups = part.split(':');
+    const res: number[] = [];
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i];
+      if (i === groups.length - 1 && g.includes('.')) {
+        const v4 = parseIp(g);
+        if (!v4) return undefined;
+        res.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+        res.push(parseInt(g, 16));
+      }
+    }
+    return res;
+  };
+  if (dbl >= 0) {
+    if (str.indexOf('::', dbl + 1) >= 0) return undefined;
+    const h = parseGroups(str.slice(0, dbl));
+    const t = parseGroups(str.slice(dbl + 2));
+    if (!h || !t || h.length + t.length > 7) return undefined;
+    head = h;
+    tail = t;
+  } else {
+    const h = parseGroups(str);
+    if (!h || h.length !== 8) return undefined;
+    head = h;
+  }
+  head.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  tail.forEach((g, i) => {
+    const j = 8 - tail.length + i;
+    out[j * 2] = g >> 8;
+    out[j * 2 + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/** Dotted quad or RFC 5952 IPv6 text. */
+export function formatIp(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length !== 16) return `<${b.length}-byte address>`;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[i * 2] << 8) | b[i * 2 + 1]);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (x: number[]): string => x.map((v) => v.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+function maxBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return compareBytes(a, b) >= 0 ? a : b;
+}
+
+function minBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return compareBytes(a, b) <= 0 ? a : b;
+}
+
+// ---- parsing config strings -----------------------------------------------------------------
+
+function bad(spec: string, why: string): never {
+  throw new Error(`traffic selector '${spec}': ${why}`);
+}
+
+function parseProtoPort(spec: string, pp: string): { ipProtocol: number; startPort: number; endPort: number } {
+  const slash = pp.indexOf('/');
+  const protoStr = slash >= 0 ? pp.slice(0, slash) : pp;
+  const portStr = slash >= 0 ? pp.slice(slash + 1) : '';
+  let ipProtocol = 0;
+  if (protoStr !== '' && protoStr !== '%any' && protoStr !== 'any') {
+    if (/^\d+$/.test(protoStr)) ipProtocol = Number(protoStr);
+    else if (protoStr.toLowerCase() in PROTOCOLS) ipProtocol = PROTOCOLS[protoStr.toLowerCase()];
+    else bad(spec, `unknown protocol '${protoStr}'`);
+    if (ipProtocol > 255) bad(spec, 'protocol out of range');
+  }
+  let startPort = 0;
+  let endPort = 65535;
+  if (portStr !== '' && portStr !== '%any' && portStr !== 'any') {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(portStr);
+    if (!m) bad(spec, `bad port '${portStr}'`);
+    startPort = Number(m[1]);
+    endPort = m[2] !== undefined ? Number(m[2]) : startPort;
+    if (endPort > 65535 || startPort > endPort) bad(spec, `bad port range '${portStr}'`);
+  }
+  return { ipProtocol, startPort, endPort };
+}
+
+function prefixRange(spec: string, addr: Uint8Array, prefix: number): [Uint8Array, Uint8Array] {
+  const bits = addr.length * 8;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) bad(spec, `prefix length ${prefix} out of range`);
+  const start = new Uint8Array(addr.length);
+  const end = new Uint8Array(addr.length);
+  for (let i = 0; i < addr.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+    start[i] = addr[i] & mask;
+    end[i] = (addr[i] & mask) | (~mask & 0xff);
+  }
+  return [start, end];
+}
+
+/**
+ * Parses one config selector. `dynamic` is the IKE address of that side (required when the spec
+ * says 'dynamic'). Throws on a malformed spec (a config error that names the spec).
+ */
+export function parseTs(spec: string, dynamic?: string): TrafficSelector {
+  let s = spec.trim();
+  let pp = { ipProtocol: 0, startPort: 0, endPort: 65535 };
+  const br = s.indexOf('[');
+  if (br >= 0) {
+    if (!s.endsWith(']')) bad(spec, "missing ']'");
+    pp = parseProtoPort(spec, s.slice(br + 1, -1));
+    s = s.slice(0, br);
+  }
+  let start: Uint8Array;
+  let end: Uint8Array;
+  if (s === 'dynamic' || s === '%dynamic') {
+    if (dynamic === undefined) bad(spec, 'dynamic needs the IKE address');
+    const a = parseIp(dynamic);
+    if (!a) bad(spec, `dynamic address '${dynamic}' is not an IP`);
+    start = a;
+    end = a;
+  } else if (s.includes('/')) {
+    const [a, p] = s.split('/');
+    const addr = parseIp(a);
+    if (!addr) bad(spec, `'${a}' is not an IP address`);
+    if (!/^\d+$/.test(p)) bad(spec, `bad prefix '${p}'`);
+    [start, end] = prefixRange(spec, addr, Number(p));
+  } else if (s.includes('-')) {
+    const [a, b] = s.split('-');
+    const x = parseIp(a);
+    const y = parseIp(b);
+    if (!x || !y || x.length !== y.length) bad(spec, 'bad address range');
+    if (compareBytes(x, y) > 0) bad(spec, 'range start after end');
+    start = x;
+    end = y;
+  } else {
+    const a = parseIp(s);
+    if (!a) bad(spec, `'${s}' is not an IP address`);
+    start = a;
+    end = a;
+  }
+  return { tsType: start.length === 4 ? TsType.IPV4_ADDR_RANGE : TsType.IPV6_ADDR_RANGE, ...pp, startAddress: start, endAddress: end };
+}
+
+/** Parses a list; 'dynamic' entries become `dynamicAddr`. */
+export function resolveTs(specs: readonly string[], dynamicAddr: string): TrafficSelector[] {
+  return specs.map((s) => parseTs(s, dynamicAddr));
+}
+
+// ---- set operations -------------------------------------------------------------------------
+
+/** The intersection of two selectors, or undefined when it is empty (RFC 7296 §2.9). */
+export function intersectTs(a: TrafficSelector, b: TrafficSelector): TrafficSelector | undefined {
+  if (a.tsType !== b.tsType || a.startAddress.length !== b.startAddress.length) return undefined;
+  let ipProtocol: number;
+  if (a.ipProtocol === 0) ipProtocol = b.ipProtocol;
+  else if (b.ipProtocol === 0 || b.ipProtocol === a.ipProtocol) ipProtocol = a.ipProtocol;
+  else return undefined;
+  const startPort = Math.max(a.startPort, b.startPort);
+  const endPort = Math.min(a.endPort, b.endPort);
+  if (startPort > endPort) return undefined;
+  const startAddress = maxBytes(a.startAddress, b.startAddress);
+  const endAddress = minBytes(a.endAddress, b.endAddress);
+  if (compareBytes(startAddress, endAddress) > 0) return undefined;
+  return { tsType: a.tsType, ipProtocol, startPort, endPort, startAddress: Uint8Array.from(startAddress), endAddress: Uint8Array.from(endAddress) };
+}
+
+/** True when `inner` lies completely inside `outer`. */
+export function tsContains(outer: TrafficSelector, inner: TrafficSelector): boolean {
+  if (outer.tsType !== inner.tsType || outer.startAddress.length !== inner.startAddress.length) return false;
+  if (outer.ipProtocol !== 0 && outer.ipProtocol !== inner.ipProtocol) return false;
+  if (inner.startPort < outer.startPort || inner.endPort > outer.endPort) return false;
+  return compareBytes(inner.startAddress, outer.startAddress) >= 0 && compareBytes(inner.endAddress, outer.endAddress) <= 0;
+}
+
+export function tsEqual(a: TrafficSelector, b: TrafficSelector): boolean {
+  return tsContains(a, b) && tsContains(b, a) && a.ipProtocol === b.ipProtocol;
+}
+
+/**
+ * Responder narrowing (§2.9): every non-empty intersection of a proposed and a configured selector,
+ * without duplicates or selectors contained in another result. Empty → TS_UNACCEPTABLE.
+ */
+export function narrowTs(proposed: readonly TrafficSelector[], configured: readonly TrafficSelector[]): TrafficSelector[] {
+  const raw: TrafficSelector[] = [];
+  for (const p of proposed) {
+    for (const c of configured) {
+      const x = intersectTs(p, c);
+      if (x) raw.push(x);
+    }
+  }
+  return raw.filter((x, i) => !raw.some((y, j) => j !== i && tsContains(y, x) && (!tsContains(x, y) || j < i)));
+}
+
+/** Initiator check on the response: every returned selector lies inside one we proposed. */
+export function tsAllWithin(returned: readonly TrafficSelector[], proposed: readonly TrafficSelector[]): boolean {
+  return returned.length > 0 && returned.every((r) => proposed.some((p) => tsContains(p, r)));
+}
+
+function rangeToText(start: Uint8Array, end: Uint8Array): string {
+  // Is it a prefix? Find the first differing bit from the end.
+  const bits = start.length * 8;
+  let prefix = bits;
+  for (let p = 0; p <= bits; p++) {
+    const [s, e] = prefixRange('x', start, p);
+    if (compareBytes(s, start) === 0 && compareBytes(e, end) === 0) {
+      prefix = p;
+      return `${formatIp(start)}/${prefix}`;
+    }
+  }
+  return `${formatIp(start)}-${formatIp(end)}`;
+}
+
+const PROTO_NAMES = new Map(Object.entries(PROTOCOLS).map(([k, v]) => [v, k] as const));
+
+/** strongSwan-style text: '10.0.0.0/24', '10.0.0.1/32[tcp/80]', '10.0.0.1-10.0.0.9'. */
+export function formatTs(ts: TrafficSelector): string {
+  const addr = rangeToText(ts.startAddress, ts.endAddress);
+  const anyPort = ts.startPort === 0 && ts.endPort === 65535;
+  if (ts.ipProtocol === 0 && anyPort) return addr;
+  const proto = ts.ipProtocol === 0 ? '' : (PROTO_NAMES.get(ts.ipProtocol) ?? String(ts.ipProtocol));
+  const port = anyPort ? '' : ts.startPort === ts.endPort ? `/${ts.startPort}` : `/${ts.startPort}-${ts.endPort}`;
+  return `${addr}[${proto}${port}]`;
+}

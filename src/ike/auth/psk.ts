@@ -1,0 +1,33 @@
+/**
+ * Shared-key authentication, Auth Method 2 "Shared Key Message Integrity Code" (RFC 7296 §2.15).
+ *
+ *   AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <InitiatorSignedOctets>)
+ *   AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <ResponderSignedOctets>)
+ *
+ * "Key Pad for IKEv2" is the 17 ASCII octets without a terminating NUL.
+ */
+import { prfName } from '../../crypto/algorithms.js';
+import type { CryptoProvider } from '../../crypto/types.js';
+
+/** The 17-octet ASCII pad string of RFC 7296 §2.15. */
+export const KEY_PAD_FOR_IKEV2: Uint8Array = new TextEncoder().encode('Key Pad for IKEv2');
+
+export function pskAuth(provider: CryptoProvider, prfId: number, psk: Uint8Array, octets: Uint8Array): Uint8Array {
+  if (psk.length === 0) throw new Error('pskAuth: psk is empty');
+  const prf = provider.prf(prfName(prfId));
+  return prf.compute(prf.compute(psk, KEY_PAD_FOR_IKEV2), octets);
+}
+
+/** Compares without an early exit on the first differing byte. Length differences return false. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Verifies a received method-2 AUTH value. Never throws for any `authData`. */
+export function verifyPskAuth(provider: CryptoProvider, prfId: number, psk: Uint8Array, octets: Uint8Array, authData: Uint8Array): boolean {
+  if (psk.length === 0) return false;
+  return constantTimeEqual(pskAuth(provider, prfId, psk, octets), authData);
+}

@@ -1,0 +1,123 @@
+/**
+ * Property: the node (OpenSSL) and noble (pure JS) providers compute identical AEAD, CBC, MAC and PRF
+ * outputs for random inputs, round-trip, and reject any single flipped bit.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { nobleCrypto } from '../../../src/crypto/noble.js';
+import { nodeCrypto } from '../../../src/crypto/node.js';
+import type { AeadName, IntegName, PrfName } from '../../../src/crypto/types.js';
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+const RUNS = { numRuns: 60 };
+
+const aeadArb = fc.oneof(
+  fc.record({ name: fc.constant<AeadName>('aes-gcm-16'), key: fc.oneof(bytes(16, 16), bytes(24, 24), bytes(32, 32)) }),
+  fc.record({ name: fc.constant<AeadName>('chacha20-poly1305'), key: bytes(32, 32) }),
+);
+
+describe('node and noble providers agree', () => {
+  it('AEAD seal is identical, open(seal(x)) = x, and a flipped bit in ct/tag/aad fails', () => {
+    fc.assert(
+      fc.property(aeadArb, bytes(12, 12), bytes(0, 64), bytes(0, 2000), fc.nat(), (a, nonce, aad, pt, bitSeed) => {
+        const n = nodeCrypto.aead(a.name, a.key);
+        const b = nobleCrypto.aead(a.name, a.key);
+        const ct1 = new Uint8Array(pt.length);
+        const tag1 = new Uint8Array(16);
+        n.seal(nonce, aad, pt, ct1, tag1);
+        const ct2 = new Uint8Array(pt.length);
+        const tag2 = new Uint8Array(16);
+        b.seal(nonce, aad, pt, ct2, tag2);
+        expect(hexOf(ct1)).toBe(hexOf(ct2));
+        expect(hexOf(tag1)).toBe(hexOf(tag2));
+        for (const prov of [n, b]) {
+          const out = new Uint8Array(pt.length);
+          expect(prov.open(nonce, aad, ct1, tag1, out)).toBe(true);
+          expect(hexOf(out)).toBe(hexOf(pt));
+          // flip one bit somewhere in aad ‖ ct ‖ tag
+          const total = aad.length + ct1.length + 16;
+          const pos = bitSeed % (total * 8);
+          const byte = pos >> 3;
+          const mask = 1 << (pos & 7);
+          const aad2 = aad.slice();
+          const ct3 = ct1.slice();
+          const tag3 = tag1.slice();
+          if (byte < aad.length) aad2[byte] = aad2[byte]! ^ mask;
+          else if (byte < aad.length + ct1.length) ct3[byte - aad.length] = ct3[byte - aad.length]! ^ mask;
+          else tag3[byte - aad.length - ct1.length] = tag3[byte - aad.length - ct1.length]! ^ mask;
+          expect(prov.open(nonce, aad2, ct3, tag3, out)).toBe(false);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('AES-CBC encrypt is identical and decrypt round-trips', () => {
+    fc.assert(
+      fc.property(fc.oneof(bytes(16, 16), bytes(24, 24), bytes(32, 32)), bytes(16, 16), fc.integer({ min: 0, max: 125 }), fc.nat(), (key, iv, blocks, seed) => {
+        const pt = new Uint8Array(blocks * 16);
+        for (let i = 0; i < pt.length; i++) pt[i] = (seed + i * 131) & 0xff;
+        const c1 = new Uint8Array(pt.length);
+        const c2 = new Uint8Array(pt.length);
+        nodeCrypto.cbc(key).encrypt(iv, pt, c1);
+        nobleCrypto.cbc(key).encrypt(iv, pt, c2);
+        expect(hexOf(c1)).toBe(hexOf(c2));
+        for (const p of [nodeCrypto, nobleCrypto]) {
+          const back = c1.slice();
+          expect(p.cbc(key).decrypt(iv, back, back)).toBe(true);
+          expect(hexOf(back)).toBe(hexOf(pt));
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  const integs: Array<[IntegName, number]> = [
+    ['hmac-sha256-128', 32],
+    ['hmac-sha384-192', 48],
+    ['hmac-sha512-256', 64],
+  ];
+  it.each(integs)('%s MAC is identical and verify rejects a flipped bit', (name, keyLength) => {
+    fc.assert(
+      fc.property(bytes(keyLength, keyLength), fc.array(bytes(0, 700), { maxLength: 4 }), fc.nat(), (key, parts, bitSeed) => {
+        const m1 = nodeCrypto.mac(name, key);
+        const m2 = nobleCrypto.mac(name, key);
+        const o1 = new Uint8Array(m1.icvLength);
+        const o2 = new Uint8Array(m2.icvLength);
+        m1.compute(parts, o1);
+        m2.compute(parts, o2);
+        expect(hexOf(o1)).toBe(hexOf(o2));
+        for (const m of [m1, m2]) {
+          expect(m.verify(parts, o1)).toBe(true);
+          const bad = o1.slice();
+          const pos = bitSeed % (bad.length * 8);
+          bad[pos >> 3] = bad[pos >> 3]! ^ (1 << (pos & 7));
+          expect(m.verify(parts, bad)).toBe(false);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it.each<PrfName>(['hmac-sha256', 'hmac-sha384', 'hmac-sha512'])('%s PRF is identical for any key length', (name) => {
+    fc.assert(
+      fc.property(bytes(0, 200), bytes(0, 2000), (key, data) => {
+        const a = nodeCrypto.prf(name).compute(key, data);
+        const b = nobleCrypto.prf(name).compute(key, data);
+        expect(a.length).toBe(nodeCrypto.prf(name).outputLength);
+        expect(hexOf(a)).toBe(hexOf(b));
+      }),
+      RUNS,
+    );
+  });
+
+  it.each(['sha1', 'sha256', 'sha384', 'sha512'] as const)('%s hash is identical', (name) => {
+    fc.assert(
+      fc.property(bytes(0, 2000), (data) => {
+        expect(hexOf(nodeCrypto.hash(name, data))).toBe(hexOf(nobleCrypto.hash(name, data)));
+      }),
+      RUNS,
+    );
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * UDP transport for IKE (port 500) and NAT-T / ESP-in-UDP (port 4500, RFC 3948), IPv4 and IPv6, behind
+ * one interface (DESIGN.md rule 7): `udp.ts` (node:dgram) and `memory.ts` (MemoryNetwork) implement it.
+ *
+ * Each datagram carries the local port it arrived on / leaves from, because the port decides the
+ * framing: on 4500 IKE follows a 4-byte zero non-ESP marker and a non-zero first word is an ESP SPI.
+ */
+
+export interface Datagram {
+  data: Uint8Array;
+  /** Peer address in canonical text form (IPv4 dotted quad, IPv6 RFC 5952). */
+  remoteAddress: string;
+  remotePort: number;
+  /**
+   * Local address: on receive, the address the socket is bound to (the wildcard `0.0.0.0`/`::` when bound
+   * to all; node:dgram cannot report the packet's destination address); on send, selects the socket
+   * bound to that address when several are bound (optional).
+   */
+  localAddress?: string;
+  /** Local port the datagram arrived on, or must leave from. */
+  localPort: number;
+}
+
+export interface UdpBindOptions {
+  /** Local addresses to bind, one socket per address and port. Default `['0.0.0.0', '::']`. */
+  addresses?: readonly string[];
+  /** Local ports. Default `[500, 4500]`. 0 picks a free port (see `boundSockets()`). */
+  ports?: readonly number[];
+}
+
+export interface BoundSocket {
+  address: string;
+  port: number;
+  family: 4 | 6;
+  /** The port asked for in UdpBindOptions.ports (differs from `port` when 0 was asked). */
+  requestedPort: number;
+}
+
+export interface UdpStats {
+  rxDatagrams: number;
+  rxBytes: number;
+  txDatagrams: number;
+  txBytes: number;
+  /** Sends the OS refused (ENOBUFS, EHOSTUNREACH, …) or that had no socket to leave from. */
+  txErrors: number;
+}
+
+export type DatagramHandler = (d: Datagram) => void;
+
+export interface UdpTransport {
+  /** Opens the sockets. Rejects (naming address and port) if any cannot be bound; none stay open then. */
+  bind(opts?: UdpBindOptions): Promise<void>;
+  /** Sends from the socket bound to `d.localPort` (and `d.localAddress` if given) of the peer's family. Never throws on an OS refusal: counts it. */
+  send(d: Datagram): void;
+  /** Sets the one receive handler (replacing any earlier one). */
+  onDatagram(handler: DatagramHandler): void;
+  /** What is bound, with actual ports. */
+  boundSockets(): readonly BoundSocket[];
+  close(): Promise<void>;
+  stats(): UdpStats;
+}
+
+export function emptyUdpStats(): UdpStats {
+  return { rxDatagrams: 0, rxBytes: 0, txDatagrams: 0, txBytes: 0, txErrors: 0 };
+}
+
+/** 4 or 6 for an IP literal (an IPv6 literal contains ':'). */
+export function addressFamily(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}

@@ -58,7 +58,15 @@ export class IssueCollector {
     this.warnings.push({ file: at.file, line: at.line, key, message });
   }
 
+  /** Throw all errors, in file order (first appearance) and line order. */
   throwIfErrors(): void {
-    if (this.errors.length > 0) throw new ConfigError(this.errors);
+    if (this.errors.length > 0) throw new ConfigError(sortIssues(this.errors));
   }
+}
+
+/** Stable sort by file (in order of first appearance) and line. */
+export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const fileOrder = new Map<string, number>();
+  for (const i of issues) if (!fileOrder.has(i.file)) fileOrder.set(i.file, fileOrder.size);
+  return [...issues].sort((a, b) => (fileOrder.get(a.file) ?? 0) - (fileOrder.get(b.file) ?? 0) || a.line - b.line);
 }

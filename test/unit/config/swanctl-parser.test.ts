@@ -106,13 +106,17 @@ describe('swanctl parser: errors name file, line and key', () => {
   for (const [name, text, line, key, message] of cases) {
     it(name, () => {
       const err = configErrorOf(() => parseSwanctl(text, F));
-      expect(err.file).toBe(F);
-      expect(err.line).toBe(line);
-      expect(err.key).toBe(key);
-      expect(err.message).toMatch(message);
-      expect(err.message.startsWith(`${F}:${line}: `)).toBe(true);
+      const issue = err.issues.find((i) => message.test(i.message));
+      expect(issue, err.message).toMatchObject({ file: F, line, key });
+      expect(err.message).toContain(`${F}:${line}: ${key === '' ? '' : `${key}: `}`);
     });
   }
+
+  it('the first issue is repeated on the error itself', () => {
+    const err = configErrorOf(() => parseSwanctl('a = b\nsec {\n  x y\n}\n', F));
+    expect([err.file, err.line, err.key]).toEqual([F, 3, 'sec.x']);
+    expect(err.message).toBe(`${F}:3: sec.x: missing "=" after "x" (expected "x = value" or "x {")`);
+  });
 
   it('collects every error, not just the first', () => {
     const err = configErrorOf(() => parseSwanctl('a {\n  b c\n}\n}\nd {\n  = x\n}\n', F));

@@ -92,7 +92,7 @@ function sealWith(sa: EspSa, buf: Uint8Array, start: number, end: number, nextHe
   }
   sa.seqHi = hi;
   sa.seqLo = lo;
-  if (lo > 0xffffffff - ESP_SEQ_SOFT_REMAINING && (!sa.esn || hi === 0xffffffff)) sa.raise(EspSaEvent.seqSoft);
+  if (lo >= 0xffffffff - ESP_SEQ_SOFT_REMAINING && (!sa.esn || hi === 0xffffffff)) sa.raise(EspSaEvent.seqSoft);
 
   // Header: SPI ‖ seq_lo.
   const spi = sa.spi;

@@ -3,19 +3,23 @@
  * (DESIGN.md rule 6). Not the hot path: each AEAD/CBC call re-expands the key schedule and
  * allocates, and MODP-2048 uses BigInt exponentiation.
  *
- * Not implemented here (they throw 'noble provider: X.509/RSA unsupported; use the node provider'):
- * parseCertificate, verifyCertificateSignature, loadPrivateKey, sign and verify. Certificates and
- * signatures need an X.509/PKCS#8 stack and RSA, which the noble libraries do not provide; IKE
- * configurations that use certificates must pick the node provider for those operations.
+ * Certificates and signatures: X.509 parsing (all fields of `Certificate`), chain checks for
+ * ECDSA- and Ed25519-signed certificates, PKCS#8/SEC1 EC and Ed25519 private keys, and the
+ * 'ecdsa' (P-256/384/521, DER signatures) and 'ed25519' schemes are implemented in pure TS
+ * (x509.ts, asn1.ts). RSA is not: loadPrivateKey of an RSA key, sign/verify with 'rsa-pkcs1' /
+ * 'rsa-pss', and verifyCertificateSignature of an RSA-signed certificate throw
+ * 'noble provider: X.509/RSA unsupported; use the node provider' (a configuration error, not a
+ * verification failure). Use the node provider for RSA.
  */
 import { cbc as nobleCbc, gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { x25519 } from '@noble/curves/ed25519.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { INTEG_BY_NAME, PRF_BY_NAME } from './algorithms.js';
+import { certSubjectAltNames, certValidity } from './asn1.js';
 import {
   ECP_PARAMS,
   MODP_2048_GENERATOR,
@@ -47,6 +51,15 @@ import type {
   SignatureScheme,
   SigningKey,
 } from './types.js';
+import {
+  parseCertificateDer,
+  parsePrivateKeyDer,
+  toDer,
+  type EcCurveName,
+  type ParsedCertificate,
+  type PrivateKeyInfo,
+  type PublicKeyInfo,
+} from './x509.js';
 
 const UNSUPPORTED = 'noble provider: X.509/RSA unsupported; use the node provider';
 
@@ -309,7 +322,124 @@ const DH_GROUPS: ReadonlyMap<number, DhGroup> = new Map<number, DhGroup>([
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Certificates and signatures: not provided by this provider (see file header).
+// Certificates and signatures (RFC 7427 method 14 ECDSA / Ed25519 only; see file header)
+
+const CURVES: Readonly<Record<EcCurveName, NobleEcdh>> = { p256, p384, p521 };
+const parsedCerts = new WeakMap<Certificate, ParsedCertificate>();
+const nobleKeys = new WeakMap<SigningKey, PrivateKeyInfo>();
+
+function parseCertificate(derOrPem: Uint8Array | string): Certificate | null {
+  const der = toDer(derOrPem);
+  if (!der) return null;
+  const parsed = parseCertificateDer(der);
+  const validity = certValidity(der);
+  if (!parsed || !validity) return null;
+  const p = parsed.publicKey.type;
+  const cert: Certificate = {
+    der: der.slice(),
+    subject: parsed.subject,
+    subjectDer: parsed.subjectDer.slice(),
+    issuer: parsed.issuer,
+    subjectAltNames: certSubjectAltNames(der),
+    notBeforeMs: validity.notBeforeMs,
+    notAfterMs: validity.notAfterMs,
+    isCa: parsed.isCa,
+    publicKeyType: p,
+    fingerprintSha256: bytesToHex(sha256(der)),
+  };
+  parsedCerts.set(cert, parsed);
+  return cert;
+}
+
+function parsedOf(cert: Certificate): ParsedCertificate | null {
+  const cached = parsedCerts.get(cert);
+  if (cached) return cached;
+  const parsed = parseCertificateDer(cert.der);
+  if (parsed) parsedCerts.set(cert, parsed);
+  return parsed;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function ecdsaVerify(key: PublicKeyInfo, h: Exclude<HashName, 'sha1'>, data: Uint8Array, sig: Uint8Array): boolean {
+  if (key.type !== 'ec') return false;
+  try {
+    // RFC 7427 §3 / RFC 5480: DER Ecdsa-Sig-Value; accept high-S (OpenSSL produces it).
+    return CURVES[key.curve].verify(sig, HASHES[h](data), key.point, { prehash: false, format: 'der', lowS: false });
+  } catch {
+    return false;
+  }
+}
+
+function ed25519Verify(key: PublicKeyInfo, data: Uint8Array, sig: Uint8Array): boolean {
+  if (key.type !== 'ed25519' || sig.length !== 64) return false;
+  try {
+    return ed25519.verify(sig, data, key.key);
+  } catch {
+    return false;
+  }
+}
+
+/** Throws UNSUPPORTED when the issuer signs with RSA (or another unsupported algorithm). */
+function verifyCertificateSignature(cert: Certificate, issuer: Certificate): boolean {
+  const c = parsedOf(cert);
+  const i = parsedOf(issuer);
+  if (!c || !i) return false;
+  if (c.signatureAlgorithm.kind === 'unsupported' || i.publicKey.type === 'rsa') throw new Error(UNSUPPORTED);
+  if (!sameBytes(c.issuerDer, i.subjectDer)) return false;
+  if (c.signatureAlgorithm.kind === 'ecdsa') return ecdsaVerify(i.publicKey, c.signatureAlgorithm.hash, c.tbs, c.signature);
+  return ed25519Verify(i.publicKey, c.tbs, c.signature);
+}
+
+/** PKCS#8 (EC, Ed25519) or SEC1 EC keys, PEM or DER. RSA keys throw UNSUPPORTED. */
+function loadPrivateKey(pemOrDer: Uint8Array | string): SigningKey {
+  const der = toDer(pemOrDer);
+  const info = der ? parsePrivateKeyDer(der) : null;
+  if (!info) throw new Error('loadPrivateKey: not a PKCS#8 or SEC1 private key');
+  let key: SigningKey;
+  if (info.type === 'rsa') throw new Error(UNSUPPORTED);
+  if (info.type === 'ec') {
+    if (!CURVES[info.curve].utils.isValidSecretKey(info.d)) throw new Error('loadPrivateKey: EC private scalar out of range');
+    key = { type: 'ec', bits: info.curve === 'p256' ? 256 : info.curve === 'p384' ? 384 : 521 };
+    nobleKeys.set(key, { type: 'ec', curve: info.curve, d: info.d.slice() });
+  } else {
+    key = { type: 'ed25519', bits: 256 };
+    nobleKeys.set(key, { type: 'ed25519', seed: info.seed.slice() });
+  }
+  return key;
+}
+
+function sign(key: SigningKey, scheme: SignatureScheme, data: Uint8Array): Uint8Array {
+  if (scheme.kind === 'rsa-pkcs1' || scheme.kind === 'rsa-pss') throw new Error(UNSUPPORTED);
+  const k = nobleKeys.get(key);
+  if (!k) throw new Error('sign: key was not created by the noble provider (loadPrivateKey)');
+  if (scheme.kind === 'ecdsa') {
+    if (k.type !== 'ec') throw new Error(`sign: scheme ecdsa needs an ec key, got ${key.type}`);
+    // RFC 6979 deterministic k; DER Ecdsa-Sig-Value (RFC 7427 §3).
+    return CURVES[k.curve].sign(HASHES[scheme.hash](data), k.d, { prehash: false, format: 'der' });
+  }
+  if (k.type !== 'ed25519') throw new Error(`sign: scheme ed25519 needs an ed25519 key, got ${key.type}`);
+  return ed25519.sign(data, k.seed);
+}
+
+/** Never throws, except UNSUPPORTED for the RSA schemes. */
+function verify(cert: Certificate, scheme: SignatureScheme, data: Uint8Array, signature: Uint8Array): boolean {
+  if (scheme.kind === 'rsa-pkcs1' || scheme.kind === 'rsa-pss') throw new Error(UNSUPPORTED);
+  const c = parsedOf(cert);
+  if (!c) return false;
+  if (scheme.kind === 'ecdsa') return ecdsaVerify(c.publicKey, scheme.hash, data, signature);
+  return ed25519Verify(c.publicKey, data, signature);
+}
+
+function bytesToHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0');
+  return s;
+}
 
 export const nobleCrypto: CryptoProvider = {
   name: 'noble',
@@ -319,19 +449,9 @@ export const nobleCrypto: CryptoProvider = {
   prf,
   hash,
   dhGroup: (id: number) => DH_GROUPS.get(id),
-  parseCertificate(_derOrPem: Uint8Array | string): Certificate | null {
-    throw new Error(UNSUPPORTED);
-  },
-  verifyCertificateSignature(_cert: Certificate, _issuer: Certificate): boolean {
-    throw new Error(UNSUPPORTED);
-  },
-  loadPrivateKey(_pemOrDer: Uint8Array | string): SigningKey {
-    throw new Error(UNSUPPORTED);
-  },
-  sign(_key: SigningKey, _scheme: SignatureScheme, _data: Uint8Array): Uint8Array {
-    throw new Error(UNSUPPORTED);
-  },
-  verify(_cert: Certificate, _scheme: SignatureScheme, _data: Uint8Array, _signature: Uint8Array): boolean {
-    throw new Error(UNSUPPORTED);
-  },
+  parseCertificate,
+  verifyCertificateSignature,
+  loadPrivateKey,
+  sign,
+  verify,
 };

@@ -4,7 +4,7 @@
  * Expected values come from how make.sh built the PKI, node's own X509Certificate, or openssl.
  */
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPublicKey, verify as nodeVerify, constants } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, verify as nodeVerify, constants } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,11 +231,112 @@ describe('loadPrivateKey / sign / verify (node provider)', () => {
   });
 });
 
-describe('noble provider', () => {
-  it('throws the documented error for X.509 and signatures', () => {
-    expect(() => nobleCrypto.parseCertificate(text('leaf-rsa.pem'))).toThrow(/use the node provider/);
-    expect(() => nobleCrypto.loadPrivateKey(text('leaf-rsa.key'))).toThrow(/use the node provider/);
-    expect(() => nobleCrypto.verifyCertificateSignature(leafRsa, ca)).toThrow(/use the node provider/);
+describe('non-RSA certificate chains (node provider)', () => {
+  it('verifies ecdsa-with-SHA256/384 and Ed25519 certificate signatures', () => {
+    const caEc = parse(text('ca-ec.pem'));
+    const caEd = parse(text('ca-ed25519.pem'));
+    expect(nodeCrypto.verifyCertificateSignature(parse(text('leaf-by-ec.pem')), caEc)).toBe(true);
+    expect(nodeCrypto.verifyCertificateSignature(caEc, caEc)).toBe(true);
+    expect(nodeCrypto.verifyCertificateSignature(parse(text('leaf-by-ed25519.pem')), caEd)).toBe(true);
+    expect(nodeCrypto.verifyCertificateSignature(parse(text('leaf-by-ed25519.pem')), caEc)).toBe(false);
   });
 });
 
+const ALL_CERTS = ['ca-rsa.pem', 'other-ca.pem', 'leaf-rsa.pem', 'leaf-ec.pem', 'leaf-ec384.pem', 'leaf-ed25519.pem', 'ca-ec.pem', 'ca-ed25519.pem', 'leaf-by-ec.pem', 'leaf-by-ed25519.pem'];
+
+describe('noble provider: X.509 and ECDSA/Ed25519 (pure TS)', () => {
+  it.each(ALL_CERTS)('%s: parseCertificate gives the same fields as the node provider', (f) => {
+    const a = nobleCrypto.parseCertificate(text(f));
+    const b = nodeCrypto.parseCertificate(text(f));
+    expect(a).not.toBeNull();
+    expect({ ...a, der: hexOf(a!.der), subjectDer: hexOf(a!.subjectDer) }).toEqual({ ...b, der: hexOf(b!.der), subjectDer: hexOf(b!.subjectDer) });
+  });
+
+  it('parses DER bytes and PEM bytes too, and returns null on garbage', () => {
+    expect(nobleCrypto.parseCertificate(bin('leaf-rsa.der'))?.fingerprintSha256).toBe(leafRsa.fingerprintSha256);
+    expect(nobleCrypto.parseCertificate(bin('leaf-rsa.pem'))?.subject).toBe(leafRsa.subject);
+    const der = bin('leaf-rsa.der');
+    for (const bad of [new Uint8Array(0), der.subarray(0, der.length - 1), 'hello', '-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n']) {
+      expect(nobleCrypto.parseCertificate(bad)).toBeNull();
+    }
+  });
+
+  it('verifies ECDSA- and Ed25519-signed chains; rejects wrong issuer and tampering', () => {
+    const caEc = nobleCrypto.parseCertificate(text('ca-ec.pem'))!;
+    const caEd = nobleCrypto.parseCertificate(text('ca-ed25519.pem'))!;
+    const byEc = nobleCrypto.parseCertificate(text('leaf-by-ec.pem'))!;
+    const byEd = nobleCrypto.parseCertificate(text('leaf-by-ed25519.pem'))!;
+    expect(nobleCrypto.verifyCertificateSignature(byEc, caEc)).toBe(true);
+    expect(nobleCrypto.verifyCertificateSignature(caEc, caEc)).toBe(true);
+    expect(nobleCrypto.verifyCertificateSignature(byEd, caEd)).toBe(true);
+    expect(nobleCrypto.verifyCertificateSignature(caEd, caEd)).toBe(true);
+    expect(nobleCrypto.verifyCertificateSignature(byEd, caEc)).toBe(false);
+    expect(nobleCrypto.verifyCertificateSignature(byEc, caEd)).toBe(false);
+    for (const [leaf, issuer] of [
+      [byEc, caEc],
+      [byEd, caEd],
+    ] as const) {
+      const der = leaf.der.slice();
+      der[der.length - 3] = der[der.length - 3]! ^ 0x01; // inside signatureValue
+      const t = nobleCrypto.parseCertificate(der);
+      if (t) expect(nobleCrypto.verifyCertificateSignature(t, issuer)).toBe(false);
+      const tbs = leaf.der.slice();
+      tbs[tbs.length - 120] = tbs[tbs.length - 120]! ^ 0x01; // inside tbsCertificate (SPKI / extensions)
+      const t2 = nobleCrypto.parseCertificate(tbs);
+      if (t2) expect(nobleCrypto.verifyCertificateSignature(t2, issuer)).toBe(false);
+    }
+  });
+
+  it('throws the documented error for RSA', () => {
+    expect(() => nobleCrypto.loadPrivateKey(text('leaf-rsa.key'))).toThrow(/use the node provider/);
+    expect(() => nobleCrypto.loadPrivateKey(text('leaf-rsa.pkcs1.pem'))).toThrow(/use the node provider/);
+    expect(() => nobleCrypto.verifyCertificateSignature(leafRsa, ca)).toThrow(/use the node provider/);
+    expect(() => nobleCrypto.verify(leafRsa, { kind: 'rsa-pkcs1', hash: 'sha256' }, new Uint8Array(1), new Uint8Array(256))).toThrow(
+      /use the node provider/,
+    );
+  });
+
+  it('loads SEC1 and PKCS#8 EC keys and PKCS#8 Ed25519 keys, PEM and DER', () => {
+    expect(nobleCrypto.loadPrivateKey(text('leaf-ec.key'))).toMatchObject({ type: 'ec', bits: 256 });
+    expect(nobleCrypto.loadPrivateKey(text('leaf-ec384.key'))).toMatchObject({ type: 'ec', bits: 384 });
+    expect(nobleCrypto.loadPrivateKey(text('leaf-ed25519.key'))).toMatchObject({ type: 'ed25519', bits: 256 });
+    const p8 = createPrivateKey(text('leaf-ec.key')).export({ format: 'der', type: 'pkcs8' });
+    expect(nobleCrypto.loadPrivateKey(new Uint8Array(p8))).toMatchObject({ type: 'ec', bits: 256 });
+    expect(() => nobleCrypto.loadPrivateKey('garbage')).toThrow(/PKCS#8/);
+  });
+
+  const data = new TextEncoder().encode('signed octets');
+  const schemes: Array<{ label: string; keyFile: string; certFile: string; scheme: SignatureScheme }> = [
+    { label: 'ecdsa p256 sha256', keyFile: 'leaf-ec.key', certFile: 'leaf-ec.pem', scheme: { kind: 'ecdsa', hash: 'sha256' } },
+    { label: 'ecdsa p256 sha384', keyFile: 'leaf-ec.key', certFile: 'leaf-ec.pem', scheme: { kind: 'ecdsa', hash: 'sha384' } },
+    { label: 'ecdsa p256 sha512', keyFile: 'leaf-ec.key', certFile: 'leaf-ec.pem', scheme: { kind: 'ecdsa', hash: 'sha512' } },
+    { label: 'ecdsa p384 sha384', keyFile: 'leaf-ec384.key', certFile: 'leaf-ec384.pem', scheme: { kind: 'ecdsa', hash: 'sha384' } },
+    { label: 'ed25519', keyFile: 'leaf-ed25519.key', certFile: 'leaf-ed25519.pem', scheme: { kind: 'ed25519' } },
+  ];
+
+  it.each(schemes)('$label: noble and node verify each other\'s signatures', (c) => {
+    const nobleKey = nobleCrypto.loadPrivateKey(text(c.keyFile));
+    const nodeKey = nodeCrypto.loadPrivateKey(text(c.keyFile));
+    const nobleCert = nobleCrypto.parseCertificate(text(c.certFile))!;
+    const nodeCert = parse(text(c.certFile));
+    const s1 = nobleCrypto.sign(nobleKey, c.scheme, data);
+    const s2 = nodeCrypto.sign(nodeKey, c.scheme, data);
+    expect(nodeCrypto.verify(nodeCert, c.scheme, data, s1)).toBe(true);
+    expect(nobleCrypto.verify(nobleCert, c.scheme, data, s2)).toBe(true);
+    expect(nobleCrypto.verify(nobleCert, c.scheme, data, s1)).toBe(true);
+    if (c.scheme.kind === 'ed25519') expect(hexOf(s1)).toBe(hexOf(s2)); // Ed25519 is deterministic (RFC 8032)
+    const bad = s2.slice();
+    bad[bad.length - 2] = bad[bad.length - 2]! ^ 0x04;
+    expect(nobleCrypto.verify(nobleCert, c.scheme, data, bad)).toBe(false);
+    expect(nobleCrypto.verify(nobleCert, c.scheme, data.subarray(1), s2)).toBe(false);
+    expect(nobleCrypto.verify(nobleCert, c.scheme, data, new Uint8Array(3))).toBe(false);
+    const wrongCert = nobleCrypto.parseCertificate(text(c.certFile === 'leaf-ec.pem' ? 'leaf-ec384.pem' : 'leaf-ec.pem'))!;
+    expect(nobleCrypto.verify(wrongCert, c.scheme, data, s2)).toBe(false);
+  });
+
+  it('sign with a mismatched scheme throws', () => {
+    const ec = nobleCrypto.loadPrivateKey(text('leaf-ec.key'));
+    expect(() => nobleCrypto.sign(ec, { kind: 'ed25519' }, data)).toThrow(/ed25519 key/);
+    expect(() => nobleCrypto.sign(ec, { kind: 'rsa-pss', hash: 'sha256', saltLength: 32 }, data)).toThrow(/use the node provider/);
+  });
+});

@@ -71,6 +71,11 @@ const MAX_FILE_CHARS = 16 * 1024 * 1024;
 /** Bound on the number of nodes reference expansion may create. */
 const MAX_EXPANDED_NODES = 100_000;
 const DEFAULT_INCLUDE_DEPTH = 10;
+/** Deepest section nesting accepted (swanctl needs 5); keeps recursion far from the stack limit. */
+const MAX_NESTING = 64;
+
+/** Thrown inside the parser to stop at once; run() turns it into the ConfigError. */
+class AbortParse extends Error {}
 
 /** Parse settings text. Throws ConfigError (never anything else) when the text is malformed. */
 export function parseSwanctl(text: string, file: string, options: ParseOptions = {}): ParseResult {
@@ -180,26 +185,34 @@ class Parser {
 
   run(text: string, file: string): ParseResult {
     const root = newSection('', '', { file, line: 1 });
-    this.parseFile(text, file, root);
+    try {
+      this.parseFile(text, file, root, 0);
+    } catch (e) {
+      if (!(e instanceof AbortParse)) throw e;
+    }
     let resolved = root;
     if (this.hasRefs && this.issues.errors.length === 0) resolved = resolveReferences(root, this.issues);
     this.issues.throwIfErrors();
     return { root: resolved, warnings: this.issues.warnings, files: this.files };
   }
 
-  private parseFile(text: string, file: string, into: SettingsSection): void {
+  private parseFile(text: string, file: string, into: SettingsSection, depth: number): void {
     this.files.push(file);
     if (text.length > MAX_FILE_CHARS) {
       this.issues.error({ file, line: 1 }, '', `file is larger than ${MAX_FILE_CHARS} characters`);
       return;
     }
     this.includeStack.push(file);
-    this.parseStatements(new Scanner(text, file), into, undefined);
+    this.parseStatements(new Scanner(text, file), into, undefined, depth);
     this.includeStack.pop();
   }
 
   /** Statements until EOF (top level / included file) or the '}' closing `section` (opened at `openedAt`). */
-  private parseStatements(sc: Scanner, section: SettingsSection, openedAt: SourceLocation | undefined): void {
+  private parseStatements(sc: Scanner, section: SettingsSection, openedAt: SourceLocation | undefined, depth: number): void {
+    if (depth > MAX_NESTING) {
+      this.issues.error(openedAt ?? sc.at(), section.path, `sections nested deeper than ${MAX_NESTING}`);
+      throw new AbortParse();
+    }
     for (;;) {
       sc.skipBlank();
       if (sc.eof) {
@@ -224,7 +237,7 @@ class Parser {
       if (c === '{') {
         sc.pos++;
         this.issues.error(at, section.path, 'unexpected "{": a section needs a name');
-        this.parseStatements(sc, newSection('', section.path, at), at); // parse and drop, to resynchronise
+        this.parseStatements(sc, newSection('', section.path, at), at, depth + 1); // parse and drop, to resynchronise
         continue;
       }
       if (c === '=') {
@@ -247,7 +260,7 @@ class Parser {
         const save = sc.pos;
         while (sc.ch === ' ' || sc.ch === '\t') sc.pos++;
         if (sc.ch !== '=') {
-          this.parseInclude(sc, section, at);
+          this.parseInclude(sc, section, at, depth);
           continue;
         }
         sc.pos = save;
@@ -262,7 +275,7 @@ class Parser {
       }
       if (next === '{') {
         sc.pos++;
-        this.parseStatements(sc, this.openSection(section, name, at, []), at);
+        this.parseStatements(sc, this.openSection(section, name, at, []), at, depth + 1);
         continue;
       }
       if (next === ':') {
@@ -271,7 +284,7 @@ class Parser {
         sc.skipBlankLines();
         if (sc.ch === '{') {
           sc.pos++;
-          this.parseStatements(sc, this.openSection(section, name, at, refs), at);
+          this.parseStatements(sc, this.openSection(section, name, at, refs), at, depth + 1);
         } else {
           this.issues.error(at, childPath(section, name), `missing "{" after the references of section "${name}"`);
           if (sc.ch !== '}') sc.skipLine();
@@ -285,7 +298,7 @@ class Parser {
         sc.skipBlankLines();
         if (sc.ch === '{') {
           sc.pos++;
-          this.parseStatements(sc, this.openSection(section, name, at, []), at);
+          this.parseStatements(sc, this.openSection(section, name, at, []), at, depth + 1);
           continue;
         }
         sc.pos = savePos;
@@ -373,7 +386,7 @@ class Parser {
     }
   }
 
-  private parseInclude(sc: Scanner, section: SettingsSection, at: SourceLocation): void {
+  private parseInclude(sc: Scanner, section: SettingsSection, at: SourceLocation, depth: number): void {
     let pattern = '';
     if (sc.ch === '"') {
       pattern = this.readQuoted(sc, childPath(section, 'include'));
@@ -394,10 +407,10 @@ class Parser {
         sc.pos++;
       }
     }
-    this.include(pattern, section, at);
+    this.include(pattern, section, at, depth);
   }
 
-  private include(pattern: string, section: SettingsSection, at: SourceLocation): void {
+  private include(pattern: string, section: SettingsSection, at: SourceLocation, depth: number): void {
     const key = childPath(section, 'include');
     if (pattern === '') {
       this.issues.warn(at, key, 'no include pattern given, ignored');
@@ -431,7 +444,7 @@ class Parser {
         this.issues.error(at, key, `cannot include "${f}": ${errorText(e)}`);
         continue;
       }
-      this.parseFile(text, f, section);
+      this.parseFile(text, f, section, depth);
     }
   }
 
@@ -488,20 +501,25 @@ function resolveReferences(root: SettingsSection, issues: IssueCollector): Setti
     return false;
   };
 
-  const clone = (s: SettingsSection): SettingsSection => {
-    if (!spend(s, s.path)) return newSection(s.name, s.path, s);
-    return { ...s, refs: [], values: s.values.map((v) => ({ ...v })), sections: s.sections.map(clone) };
+  const clone = (s: SettingsSection, depth: number): SettingsSection => {
+    if (depth > 4 * MAX_NESTING) {
+      if (!exhausted) issues.error(s, s.path, `section references nest deeper than ${4 * MAX_NESTING}`);
+      exhausted = true;
+    }
+    if (exhausted || !spend(s, s.path)) return newSection(s.name, s.path, s);
+    return { ...s, refs: [], values: s.values.map((v) => ({ ...v })), sections: s.sections.map((c) => clone(c, depth + 1)) };
   };
 
-  const inherit = (dst: SettingsSection, src: SettingsSection): void => {
+  const inherit = (dst: SettingsSection, src: SettingsSection, depth: number): void => {
+    if (exhausted) return;
     for (const v of src.values) {
       if (!spend(v, dst.path)) return;
       if (!dst.values.some((d) => d.key === v.key)) dst.values.push({ ...v });
     }
     for (const sub of src.sections) {
       const d = dst.sections.find((s) => s.name === sub.name);
-      if (d !== undefined) inherit(d, sub);
-      else dst.sections.push(clone(sub));
+      if (d !== undefined) inherit(d, sub, depth + 1);
+      else dst.sections.push(clone(sub, depth + 1));
     }
   };
 
@@ -517,7 +535,7 @@ function resolveReferences(root: SettingsSection, issues: IssueCollector): Setti
       } else if (active.has(target)) {
         issues.error(ref, s.path, `circular reference to section "${ref.name}"`);
       } else {
-        inherit(out, effective(target));
+        inherit(out, effective(target), 0);
       }
     }
     active.delete(s);

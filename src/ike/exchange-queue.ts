@@ -28,7 +28,7 @@ export interface OutstandingRequest<T> {
 
 export type RequestClass = 'new' | 'retransmit' | 'out-of-window';
 
-export type QueueTimeout = { readonly kind: 'retransmit'; readonly datagrams: readonly Uint8Array[] } | { readonly kind: 'give-up'; readonly exchangeType: number };
+export type QueueTimeout<T> = { readonly kind: 'retransmit'; readonly datagrams: readonly Uint8Array[] } | { readonly kind: 'give-up'; readonly exchangeType: number; readonly context: T };
 
 export class ExchangeQueue<T> {
   /** Message ID of our next request. */
@@ -117,12 +117,12 @@ export class ExchangeQueue<T> {
   }
 
   /** Drives retransmission; returns what to do when a timer is due. */
-  handleTimeout(now: number): QueueTimeout | undefined {
+  handleTimeout(now: number): QueueTimeout<T> | undefined {
     const o = this.out;
     if (!o || now < o.nextAtMs) return undefined;
     if (o.retransmits >= this.retransmit.tries) {
       this.out = undefined;
-      return { kind: 'give-up', exchangeType: o.exchangeType };
+      return { kind: 'give-up', exchangeType: o.exchangeType, context: o.context };
     }
     o.retransmits++;
     o.nextAtMs = now + this.interval(o.retransmits);

@@ -1,0 +1,307 @@
+/**
+ * The IKEv2 engine's public face (DESIGN.md rule 2: handle inputs, poll outputs): demultiplexes
+ * datagrams to IKE SAs by SPI (RFC 7296 §2.6), owns the half-open and per-peer limits and the
+ * COOKIE jar, and exposes commands, timers, events and status. No I/O, no clock, no randomness of
+ * its own: `now` (monotonic ms) and a RandomSource come in.
+ *
+ * The runtime adds/strips the RFC 3948 non-ESP marker on port 4500; this engine sees bare IKE
+ * messages and the local/remote address+port they used. `Datagram.local` must be the concrete
+ * local address (NAT detection hashes it, RFC 7296 §2.23).
+ */
+import type { CryptoProvider, RandomSource } from '../crypto/types.js';
+import { resolveConfig, type IkeChildConfig, type IkeConfig, type IkeConfigInput, type IkeConnection } from './config.js';
+import { CookieJar } from './cookies.js';
+import { ExchangeType, HeaderFlag } from './constants.js';
+import { emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
+import { decodeMessage } from './message.js';
+import { makeSkProtection } from './protection.js';
+import { IkeSa, bytesEqual, hex, type EngineContext } from './ike-sa.js';
+import { handleInitResponse, respondInit, startInitiator } from './exchanges/ike-sa-init.js';
+import { dispatchProtected } from './exchanges/dispatch.js';
+import { handleSaTimeout, kick, saNextTimeout } from './exchanges/tasks.js';
+
+export interface IkeEndpointOptions {
+  readonly provider: CryptoProvider;
+  readonly rng: RandomSource;
+  /** A resolved config, or an input with defaults to fill (`resolveConfig`). */
+  readonly config: IkeConfig | IkeConfigInput;
+  /** Monotonic time at construction (cookie secret schedule). Default 0. */
+  readonly now?: number;
+  /** Maps monotonic `now` to Unix ms for certificate validity. Default: identity. */
+  readonly wallClockMs?: (now: number) => number;
+}
+
+function isResolved(c: IkeConfig | IkeConfigInput): c is IkeConfig {
+  return c.limits !== undefined && 'retransmit' in c.limits && c.limits.retransmit !== undefined && 'maxIntervalMs' in c.limits.retransmit && c.connections.every((x) => 'fragmentSize' in x && x.fragmentSize !== undefined);
+}
+
+export class IkeEndpoint {
+  readonly config: IkeConfig;
+  readonly counters: IkeCounters = emptyCounters();
+  /** Message of the last internal error swallowed by handleDatagram (a bug, never expected). */
+  lastInternalError: string | undefined;
+  internalErrors = 0;
+  private readonly provider: CryptoProvider;
+  private readonly rng: RandomSource;
+  private readonly sas = new Map<string, IkeSa>();
+  /** Responder SAs by SPIi + peer address, to recognise IKE_SA_INIT retransmits. */
+  private readonly byInit = new Map<string, IkeSa>();
+  private readonly espSpis = new Set<number>();
+  private readonly tx: Datagram[] = [];
+  private readonly events: IkeEvent[] = [];
+  private readonly cookies: CookieJar;
+  private readonly ctx: EngineContext;
+
+  constructor(opts: IkeEndpointOptions) {
+    this.provider = opts.provider;
+    this.rng = opts.rng;
+    this.config = isResolved(opts.config) ? opts.config : resolveConfig(opts.config);
+    this.cookies = new CookieJar(this.provider, this.rng, this.config.limits.cookieSecretLifetimeMs, opts.now ?? 0);
+    const wall = opts.wallClockMs ?? ((n: number) => n);
+    const self = this;
+    this.ctx = {
+      provider: this.provider,
+      rng: this.rng,
+      config: this.config,
+      counters: this.counters,
+      emit: (e) => {
+        if (e.type === 'child-down') self.espSpis.delete(e.spiIn);
+        self.events.push(e);
+      },
+      transmit: (d) => {
+        self.counters.datagramsOut++;
+        self.tx.push(d);
+      },
+      allocEspSpi: () => self.allocEspSpi(),
+      allocIkeSpi: () => self.allocIkeSpi(),
+      registerSa: (sa) => {
+        self.sas.set(hex(sa.localSpi), sa);
+        if (!sa.initiator && sa.phase.name === 'half-open') self.byInit.set(initKey(sa.spiI, sa.remote.address, sa.remote.port), sa);
+      },
+      unregisterSa: (sa) => {
+        const k = hex(sa.localSpi);
+        if (self.sas.get(k) === sa) self.sas.delete(k);
+        for (const [key, v] of self.byInit) if (v === sa) self.byInit.delete(key);
+      },
+      wallClockMs: wall,
+      reinitiate: (now, conn, children) => {
+        self.startConnection(now, conn, children);
+      },
+      makeProtection: (algs, keys, initiator) => makeSkProtection(self.provider, self.rng, algs, keys, initiator),
+    };
+  }
+
+  private allocEspSpi(): number {
+    const b = new Uint8Array(4);
+    for (;;) {
+      this.rng.fill(b);
+      const spi = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+      if (spi >= 256 && !this.espSpis.has(spi)) {
+        this.espSpis.add(spi);
+        return spi;
+      }
+    }
+  }
+
+  private allocIkeSpi(): Uint8Array {
+    for (;;) {
+      const spi = this.rng.fill(new Uint8Array(8));
+      if (spi.some((x) => x !== 0) && !this.sas.has(hex(spi))) return spi;
+    }
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------------
+
+  /** One received IKE datagram (non-ESP marker already stripped). Never throws. */
+  handleDatagram(now: number, d: Datagram): void {
+    this.counters.datagramsIn++;
+    try {
+      this.route(now, d);
+    } catch (e) {
+      this.internalErrors++;
+      this.lastInternalError = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+    }
+  }
+
+  private route(now: number, d: Datagram): void {
+    const m = decodeMessage(d.data);
+    if (!m.ok) return void this.counters.dropDecode++;
+    const msg = m.value;
+    const h = msg.header;
+    const isResponse = (h.flags & HeaderFlag.RESPONSE) !== 0;
+    const fromInitiator = (h.flags & HeaderFlag.INITIATOR) !== 0;
+    if (h.exchangeType === ExchangeType.IKE_SA_INIT) {
+      if (!isResponse) {
+        if (!fromInitiator || h.spiR.some((x) => x !== 0)) return void this.counters.dropRules++;
+        const existing = this.byInit.get(initKey(h.spiI, d.remote.address, d.remote.port));
+        if (existing) {
+          if (existing.lastRequestRaw && bytesEqual(existing.lastRequestRaw, d.data) && existing.phase.name === 'half-open') {
+            this.counters.retransmitsAnswered++;
+            for (const data of existing.phase.initResponse) this.ctx.transmit({ data, local: d.local, remote: d.remote });
+          } else {
+            this.counters.dropRetransmitOld++;
+          }
+          return;
+        }
+        respondInit(this.ctx, { cookies: this.cookies, candidates: (x) => this.candidates(x), ikeSasWithPeer: (a) => this.ikeSasWithPeer(a) }, now, msg, d.data, d);
+        return;
+      }
+      const sa = this.sas.get(hex(h.spiI));
+      if (!sa || !sa.initiator || fromInitiator) return void this.counters.dropUnknownSpi++;
+      return handleInitResponse(sa, now, msg, d.data, d);
+    }
+    const localSpi = fromInitiator ? h.spiR : h.spiI;
+    const sa = this.sas.get(hex(localSpi));
+    if (!sa || sa.initiator === fromInitiator || !bytesEqual(fromInitiator ? h.spiI : h.spiR, fromInitiator ? sa.spiI : sa.spiR)) {
+      return void this.counters.dropUnknownSpi++;
+    }
+    dispatchProtected(sa, now, msg, d.data, d);
+  }
+
+  /** Drives retransmissions, lifetimes, liveness. Call at (or after) `nextTimeout()`. */
+  handleTimeout(now: number): void {
+    for (const sa of this.uniqueSas()) {
+      try {
+        handleSaTimeout(sa, now);
+      } catch (e) {
+        this.internalErrors++;
+        this.lastInternalError = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+      }
+    }
+  }
+
+  /** The runtime saw ESP traffic on inbound SPI `spiIn` (postpones liveness checks). */
+  noteChildActivity(now: number, spiIn: number): void {
+    for (const sa of this.uniqueSas()) {
+      const c = sa.findChildByIn(spiIn);
+      if (c) {
+        c.lastActivityMs = now;
+        if (now > sa.lastInboundMs) sa.lastInboundMs = now;
+        return;
+      }
+    }
+  }
+
+  // ---- commands ----------------------------------------------------------------------------------
+
+  private connection(name: string): IkeConnection {
+    const c = this.config.connections.find((x) => x.name === name);
+    if (!c) throw new Error(`initiate: no connection named '${name}'`);
+    return c;
+  }
+
+  /**
+   * Brings up `connection` (and `child`, or all its children). If an IKE SA for it is already
+   * established, only the child is created (CREATE_CHILD_SA).
+   */
+  initiate(now: number, connection: string, child?: string): void {
+    const conn = this.connection(connection);
+    let children: IkeChildConfig[];
+    if (child !== undefined) {
+      const c = conn.children.find((x) => x.name === child);
+      if (!c) throw new Error(`initiate: connection '${connection}' has no child '${child}'`);
+      children = [c];
+    } else {
+      children = [...conn.children];
+    }
+    const existing = this.uniqueSas().find((s) => s.conn === conn && s.phase.name === 'established' && !s.replacedBy);
+    if (existing) {
+      for (const c of children) existing.queueTask({ kind: 'create-child', child: c });
+      kick(existing, now);
+      return;
+    }
+    this.startConnection(now, conn, children);
+  }
+
+  private startConnection(now: number, conn: IkeConnection, children: readonly IkeChildConfig[]): void {
+    const local = conn.localAddrs[0];
+    const remote = conn.remoteAddrs[0];
+    if (local === undefined || local === '%any') throw new Error(`initiate: connections.${conn.name}.localAddrs needs a concrete first address`);
+    if (remote === undefined || remote === '%any') throw new Error(`initiate: connections.${conn.name}.remoteAddrs needs a concrete first address`);
+    startInitiator(this.ctx, now, conn, children, { address: local, port: conn.localPort }, { address: remote, port: conn.remotePort });
+  }
+
+  private saOfChild(spiIn: number): IkeSa | undefined {
+    return this.uniqueSas().find((s) => s.findChildByIn(spiIn) !== undefined);
+  }
+
+  /** Rekeys the child with inbound SPI `spiIn` (e.g. on an ESP soft lifetime event). */
+  rekeyChild(now: number, spiIn: number): void {
+    const sa = this.saOfChild(spiIn);
+    if (!sa) return;
+    sa.queueTask({ kind: 'rekey-child', spiIn });
+    kick(sa, now);
+  }
+
+  rekeyIke(now: number, ikeId: number): void {
+    const sa = this.uniqueSas().find((s) => s.ikeId === ikeId && !s.replacedBy && s.phase.name === 'established');
+    if (!sa) return;
+    sa.queueTask({ kind: 'rekey-ike' });
+    kick(sa, now);
+  }
+
+  terminateChild(now: number, spiIn: number): void {
+    const sa = this.saOfChild(spiIn);
+    if (!sa) return;
+    sa.queueTask({ kind: 'delete-child', spiIn, reason: 'local' });
+    kick(sa, now);
+  }
+
+  /** Deletes the IKE SA (and its children) with the peer; a not-yet-established SA just goes. */
+  terminateIke(now: number, ikeId: number): void {
+    for (const sa of this.uniqueSas()) {
+      if (sa.ikeId !== ikeId || sa.replacedBy) continue;
+      if (sa.phase.name === 'established') {
+        sa.tasks = [{ kind: 'delete-ike', reason: 'local' }];
+        kick(sa, now);
+      } else if (sa.phase.name !== 'deleting') {
+        sa.die(now, 'local');
+      }
+    }
+  }
+
+  // ---- outputs -----------------------------------------------------------------------------------
+
+  pollTransmit(): Datagram | undefined {
+    return this.tx.shift();
+  }
+
+  pollEvent(): IkeEvent | undefined {
+    return this.events.shift();
+  }
+
+  nextTimeout(): number | undefined {
+    let t: number | undefined;
+    for (const sa of this.uniqueSas()) {
+      const x = saNextTimeout(sa);
+      if (x !== undefined && (t === undefined || x < t)) t = x;
+    }
+    return t;
+  }
+
+  status(): IkeSaStatus[] {
+    return this.uniqueSas().map((s) => s.status());
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  private uniqueSas(): IkeSa[] {
+    return [...new Set(this.sas.values())].filter((s) => s.phase.name !== 'dead');
+  }
+
+  private candidates(d: Datagram): IkeConnection[] {
+    return this.config.connections.filter(
+      (c) => (c.localAddrs.includes('%any') || c.localAddrs.includes(d.local.address)) && (c.remoteAddrs.includes('%any') || c.remoteAddrs.includes(d.remote.address)),
+    );
+  }
+
+  private ikeSasWithPeer(address: string): number {
+    let n = 0;
+    for (const s of this.uniqueSas()) if (s.remote.address === address) n++;
+    return n;
+  }
+}
+
+function initKey(spiI: Uint8Array, address: string, port: number): string {
+  return `${hex(spiI)}|${address}|${port}`;
+}

@@ -451,7 +451,7 @@ export function findPayloads<T extends number>(payloads: readonly Payload[], typ
   return payloads.filter((p) => isKnown(p) && p.type === type) as PayloadOf<T>[];
 }
 
-export function randomBytes(rng: RandomSource, n: number): Uint8Array {
+export function drawBytes(rng: RandomSource, n: number): Uint8Array {
   return rng.fill(new Uint8Array(n));
 }
 

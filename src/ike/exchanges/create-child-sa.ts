@@ -29,7 +29,7 @@ import {
   findPayload,
   firstError,
   notify,
-  randomBytes,
+  drawBytes,
   type Pending,
 } from '../ike-sa.js';
 import { answerPayloads, buildChildOffer, checkChildAnswer, makeChild, offerPayloads, pfsGroupOf, selectChild } from './child-negotiation.js';
@@ -53,7 +53,7 @@ export function startCreateChild(sa: IkeSa, now: number, cfg: IkeChildConfig, re
   const group = forcedGroup ?? pfsGroupOf(cfg);
   const dhGroup = group === undefined ? undefined : ctx.provider.dhGroup(group);
   const dh = dhGroup?.generate(ctx.rng);
-  const nonceI = randomBytes(ctx.rng, NONCE_LENGTH);
+  const nonceI = drawBytes(ctx.rng, NONCE_LENGTH);
   const payloads: Payload[] = [];
   if (rekey) {
     payloads.push(notify(NotifyType.REKEY_SA, new Uint8Array(0), ProtocolId.ESP, spiToBytes(rekey.spiIn)));
@@ -206,7 +206,7 @@ export function handleCreateChildRequest(sa: IkeSa, now: number, messageId: numb
     if (!gir || !pair) return respond([notify(NotifyType.INVALID_SYNTAX)]);
     dhPublic = pair.publicKey;
   }
-  const nonceR = randomBytes(ctx.rng, NONCE_LENGTH);
+  const nonceR = drawBytes(ctx.rng, NONCE_LENGTH);
   const spiIn = ctx.allocEspSpi();
   const mode = old ? old.mode : sel.transport ? 'transport' : 'tunnel';
   const child = makeChild(sa, now, sel.cfg, false, spiIn, sel.spiOut, mode, sel.tsR, sel.tsI, sel.algs, gir, gir ? group : undefined, nonce.nonce.slice(), nonceR);

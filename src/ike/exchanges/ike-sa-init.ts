@@ -40,7 +40,7 @@ import {
   findPayloads,
   firstError,
   notify,
-  randomBytes,
+  drawBytes,
   type EngineContext,
   type IkePhase,
 } from '../ike-sa.js';
@@ -62,7 +62,7 @@ export function ikeProposalsOf(conn: IkeConnection): Proposal[] {
 
 /** N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) for a message with these SPIs. */
 function natdPayloads(ctx: EngineContext, conn: IkeConnection, spiI: Uint8Array, spiR: Uint8Array, local: Addr, remote: Addr): Payload[] {
-  const src = conn.encap ? randomBytes(ctx.rng, 20) : natdHash(ctx.provider, spiI, spiR, addrBytes(local), local.port);
+  const src = conn.encap ? drawBytes(ctx.rng, 20) : natdHash(ctx.provider, spiI, spiR, addrBytes(local), local.port);
   const dst = natdHash(ctx.provider, spiI, spiR, addrBytes(remote), remote.port);
   return [notify(NotifyType.NAT_DETECTION_SOURCE_IP, src), notify(NotifyType.NAT_DETECTION_DESTINATION_IP, dst)];
 }
@@ -107,7 +107,7 @@ export function startInitiator(ctx: EngineContext, now: number, conn: IkeConnect
     name: 'init-sent',
     group,
     dh: dhGroup.generate(ctx.rng),
-    nonceI: randomBytes(ctx.rng, NONCE_LENGTH),
+    nonceI: drawBytes(ctx.rng, NONCE_LENGTH),
     cookie: undefined,
     proposals,
     request: new Uint8Array(0),
@@ -284,7 +284,7 @@ export function respondInit(ctx: EngineContext, deps: InitResponderDeps, now: nu
   const conn = selected.conn;
   const spiR = ctx.allocIkeSpi();
   const spiI = msg.header.spiI.slice();
-  const nonceR = randomBytes(ctx.rng, NONCE_LENGTH);
+  const nonceR = drawBytes(ctx.rng, NONCE_LENGTH);
   const nonceI = nonce.nonce.slice();
   const { keys } = deriveIkeKeys(ctx.provider, selected.algs, gir, nonceI, nonceR, spiI, spiR);
 

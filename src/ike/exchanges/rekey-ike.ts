@@ -28,7 +28,7 @@ import {
   firstError,
   hex,
   notify,
-  randomBytes,
+  drawBytes,
   type Pending,
 } from '../ike-sa.js';
 import { kick, scheduleIke } from './tasks.js';
@@ -44,7 +44,7 @@ export function startRekeyIke(sa: IkeSa, now: number, keRetries: number, forcedG
   const proposals = toWireProposals(parseProposals(sa.conn.proposals.join(','), 'ike'), newSpiI);
   const group = forcedGroup ?? c.algs.dh!;
   const dh = ctx.provider.dhGroup(group)!.generate(ctx.rng);
-  const nonceI = randomBytes(ctx.rng, NONCE_LENGTH);
+  const nonceI = drawBytes(ctx.rng, NONCE_LENGTH);
   sa.ikeRekeyCollision = undefined;
   sa.sendRequest(
     now,
@@ -175,7 +175,7 @@ export function handleRekeyIkeRequest(sa: IkeSa, now: number, messageId: number,
   const gir = pair ? g!.computeSecret(pair, ke.data) : null;
   if (!gir || !pair) return respond([notify(NotifyType.INVALID_SYNTAX)]);
   const old = sa.crypto!;
-  const nonceR = randomBytes(ctx.rng, NONCE_LENGTH);
+  const nonceR = drawBytes(ctx.rng, NONCE_LENGTH);
   const newSpiR = ctx.allocIkeSpi();
   const newSpiI = sel.spi.slice();
   const { keys } = deriveRekeyedIkeKeys(ctx.provider, old.algs.prf!, old.keys.skD, sel.algs, gir, nonce.nonce, nonceR, newSpiI, newSpiR);

@@ -191,7 +191,9 @@ export function acceptChosen(offered: readonly Proposal[], chosen: Proposal): Se
   for (const t of chosen.transforms) {
     if (!KNOWN_TYPES.has(t.type) || hasOtherAttributes(t)) return undefined;
     if (byType.has(t.type)) return undefined;
-    if (!mine.transforms.some((o) => o.type === t.type && o.id === t.id && o.keyLength === t.keyLength)) return undefined;
+    // INTEG NONE next to an AEAD is tolerated even if we did not list it (RFC 7296 §3.3.3; checked below).
+    const integNone = t.type === TransformType.INTEG && t.id === 0;
+    if (!integNone && !mine.transforms.some((o) => o.type === t.type && o.id === t.id && o.keyLength === t.keyLength)) return undefined;
     byType.set(t.type, t);
   }
   const encr = byType.get(TransformType.ENCR);

@@ -108,6 +108,11 @@ describe('acceptChosen (initiator)', () => {
     expect(acceptChosen(sent, prop(1, 1, [E(12, 256), P(5), I(12), K(31)]))!.algs.integ).toBe(12);
   });
 
+  it('tolerates INTEG NONE next to an AEAD, but not with AES-CBC', () => {
+    expect(acceptChosen(sent, prop(2, 1, [E(20, 256), P(5), I(0), K(31)]))!.algs.integ).toBeUndefined();
+    expect(acceptChosen(sent, prop(1, 1, [E(12, 128), P(5), I(0), K(14)]))).toBeUndefined();
+  });
+
   it('rejects two ENCR transforms', () => {
     expect(acceptChosen(sent, prop(1, 1, [E(12, 128), E(12, 256), P(5), I(12), K(14)]))).toBeUndefined();
   });

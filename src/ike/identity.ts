@@ -13,6 +13,7 @@
  * Identification Data on the wire (§3.5): ID Type ‖ RESERVED(3) ‖ data; this module deals with the
  * ID type and data only.
  */
+import { formatIp } from '../crypto/asn1.js';
 import { decodeDn, dnEqual, encodeDn, formatDn } from './auth/dn.js';
 import { IdType } from './payloads/types.js';
 
@@ -83,30 +84,7 @@ export function parseIpv6(s: string): Uint8Array | null {
 }
 
 /** IPv4 dotted quad or RFC 5952 compressed IPv6; null for other lengths. */
-export function formatIp(b: Uint8Array): string | null {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length !== 16) return null;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hexes = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hexes.join(':');
-  return `${hexes.slice(0, bestStart).join(':')}::${hexes.slice(bestStart + bestLen).join(':')}`;
-}
+export { formatIp };
 
 function hexToBytes(h: string): Uint8Array | null {
   const clean = h.replace(/[:\s]/g, '');

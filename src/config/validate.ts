@@ -491,7 +491,7 @@ class Validator {
       if (a.certs.length === 0 && a.pubkeys.length === 0 && this.certificates.length === 0) {
         this.issues.error(at(a), `${key}.certs`, `auth = ${a.auth} needs a certificate: set certs (relative to ${this.dir('x509')}) or put one in x509/`);
       }
-      if (this.privateKeys.length === 0) {
+      if (this.privateKeys.length === 0 && this.options.loadCredentialDirs !== false) {
         this.issues.error(at(a), `${key}.auth`, `auth = ${a.auth} needs a private key, but private/, rsa/, ecdsa/ and pkcs8/ under ${this.swanctlDir} hold none`);
       }
     }

@@ -306,6 +306,12 @@ describe('validate: errors name file, line and key', () => {
     expect(err.issues[0]).toMatchObject({ line: 10, key: 'connections.net.remote_addrs' });
   });
 
+  it('a pools section is ignored with a warning, authorities are an error', () => {
+    expect(validateText(`${pskConf()}\npools {\n  p {\n    addrs = 10.3.0.0/24\n  }\n}\n`).warnings).toEqual([`${FILE}:25: pools: ignored: address pools are not supported`]);
+    const err = configErrorOf(() => validateText(`${pskConf()}\nauthorities {\n}\n`));
+    expect(err.issues).toMatchObject([{ line: 25, key: 'authorities' }]);
+  });
+
   it('unknown top-level sections and secrets are errors', () => {
     const err = configErrorOf(() => validateText(`${pskConf()}\nfoo {\n}\nsecrets {\n  bogus {\n    x = 1\n  }\n  pkcs12-1 {\n    file = a.p12\n  }\n}\n`));
     expect(err.issues.map((i) => [i.line, i.key])).toEqual([

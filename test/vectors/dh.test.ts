@@ -133,9 +133,9 @@ describe.each([nodeCrypto, nobleCrypto])('DH vectors ($name provider)', (p: Cryp
   it('group 31: RFC 7748 §5.2 iterated (1 and 1000 iterations)', () => {
     const v = x.get('rfc7748-5.2-iterated')!;
     const g = group(p, 31);
-    let k = new Uint8Array(32);
+    let k: Uint8Array = new Uint8Array(32);
     k[0] = 9;
-    let u = k.slice();
+    let u: Uint8Array = k.slice();
     for (let i = 1; i <= 1000; i++) {
       const r = g.computeSecret({ publicKey: u, privateKey: k }, u);
       if (!r) throw new Error(`null at iteration ${i}`);

@@ -37,7 +37,7 @@ describe('INFORMATIONAL', () => {
     expect(p.b.status()).toEqual([]);
   });
 
-  it('liveness: answered while the peer lives; with the peer gone, 5 retransmits then ike-down 'dpd'', () => {
+  it('liveness: answered while the peer lives; with the peer gone, 5 retransmits then ike-down dpd', () => {
     const p = established({}, { dpdDelayMs: 30_000 }, {});
     p.run(60_000);
     // Idle but alive: liveness checks were answered.

@@ -97,14 +97,18 @@ export class ReplayWindow {
   }
 
   /**
-   * Resets the window so that (hi, lo) is the top and nothing else is marked received (an SA installed
-   * mid-stream, e.g. migrated state, or checking a single packet by hand).
+   * Resets the window so that (hi, lo) is the top, marked received, and nothing below it is (an SA
+   * installed mid-stream, e.g. migrated state, or checking a single packet by hand). (0, 0) = fresh.
    */
   reset(hi: number, lo: number): void {
     if (!isUint32(hi) || !isUint32(lo)) throw new RangeError('replay reset: hi/lo must be uint32');
     this.bitmap.fill(0);
     this.topHi = hi;
     this.topLo = lo;
+    if (hi !== 0 || lo !== 0) {
+      const w = (lo >>> 5) & this.mask;
+      this.bitmap[w] = this.bitmap[w]! | (1 << (lo & 31));
+    }
   }
 }
 

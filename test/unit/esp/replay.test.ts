@@ -77,6 +77,8 @@ describe('ReplayWindow (RFC 6479)', () => {
   it('advances across the 2^32 boundary (ESN) and keeps the window across it', () => {
     const r = new ReplayWindow(128);
     r.reset(0, 0xffffffe0);
+    expect(r.check(0, 0xffffffe0)).toBe(false); // reset marks the top itself as received
+    expect(r.check(0, 0xffffffdf)).toBe(true);
     expect(r.commit(0, 0xfffffff0)).toBe(true);
     expect(r.commit(1, 5)).toBe(true);
     expect(r.check(0, 0xfffffff0)).toBe(false); // seen

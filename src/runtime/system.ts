@@ -33,7 +33,7 @@ export class CommandError extends Error {
 
   constructor(cmd: string, args: readonly string[], exitCode: number | null, stdout: string, stderr: string, why: string) {
     const line = [cmd, ...args].join(' ');
-    const detail = stderr.trim() || why;
+    const detail = stderr.trim() || (stdout.trim() ? `${why.split('\n')[0]}; stdout: ${stdout.trim().slice(-500)}` : why);
     super(`command failed: ${line}: ${detail}${exitCode !== null ? ` (exit ${exitCode})` : ''}`);
     this.name = 'CommandError';
     this.cmd = cmd;

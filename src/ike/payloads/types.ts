@@ -51,7 +51,15 @@ export interface Transform {
   readonly id: number;
   /** Key Length attribute (type 14) in bits, when present (AES). */
   readonly keyLength?: number;
+  /**
+   * Attributes other than one TV Key Length, as received (RFC 7296 §3.3.5/§3.3.6: a transform
+   * with an attribute we do not understand must not be selected). Absent when there are none.
+   */
+  readonly otherAttributes?: readonly TransformAttribute[];
 }
+
+/** A transform attribute other than Key Length (RFC 7296 §3.3.5). `tv`: AF bit; TV values are 2 bytes. */
+export interface TransformAttribute { readonly attrType: number; readonly tv: boolean; readonly value: Uint8Array }
 
 export interface Proposal {
   readonly number: number; // 1-based

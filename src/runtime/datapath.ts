@@ -1,0 +1,223 @@
+/**
+ * The ESP data plane glue: installs ESP SAs from IKE child events and moves packets between the TUN
+ * device and ESP-in-UDP datagrams (RFC 3948). No sockets or timers here: the runtime calls
+ * `outbound(packet)` for every TUN packet and `inbound(esp, from)` for every ESP datagram, and sends or
+ * writes what comes back. Everything untrusted ends in a counted drop, never a throw.
+ *
+ * Tunnel mode (RFC 4303 §3.1.2): the whole inner IP packet is the ESP payload (Next Header 4 / 41).
+ * Transport mode (RFC 4303 §3.1.1): the IP header is removed on seal (Next Header = its protocol) and
+ * rebuilt on open from the SA's addresses. Upper-layer checksums are left as they are: they were
+ * computed over the same end-point addresses (no NAT between the peers; RFC 3948 §3.1.2 fix-ups for
+ * transport mode behind a NAT are not implemented).
+ */
+import type { CryptoProvider, IntegName, RandomSource } from '../crypto/types.js';
+import { Drop, DROP_COUNT, newDropCounters } from '../esp/drop.js';
+import { espOpen, OpenResult } from '../esp/open.js';
+import { createEspSa, type EspAlgorithm, type EspSa } from '../esp/sa.js';
+import { Sad } from '../esp/sad.js';
+import { espSeal, espTailroom } from '../esp/seal.js';
+import { anySelectorMatches, type EspTrafficSelector } from '../esp/selector.js';
+import type { Addr, ChildSaInfo } from '../ike/events.js';
+import { IpPeek, IpProto, peekIp, writeIpv4Header } from '../wire/ip.js';
+
+/** Drops on the TUN side (before an SA is chosen), indexed like the ESP drops but in their own array. */
+export const TunDrop = { malformed: 0, noPolicy: 1, sealFailed: 2, tooBig: 3 } as const;
+export type TunDrop = (typeof TunDrop)[keyof typeof TunDrop];
+export const TUN_DROP_NAMES = ['malformed', 'noPolicy', 'sealFailed', 'tooBig'] as const;
+
+const HEADROOM = 64;
+const MAX_PACKET = 65535;
+const TAILROOM = 300;
+
+/** One installed child SA pair. */
+export interface InstalledChild {
+  readonly info: ChildSaInfo;
+  readonly inSa: EspSa;
+  readonly outSa: EspSa;
+  readonly tsLocal: readonly EspTrafficSelector[];
+  readonly tsRemote: readonly EspTrafficSelector[];
+  readonly localIp: Uint8Array;
+  readonly remoteIp: Uint8Array;
+  /** The outbound SA carries traffic (false while a rekeyed successor is not yet switched to). */
+  active: boolean;
+  lastInboundAtMs: number;
+}
+
+export interface OutboundPacket {
+  /** The ESP packet (SPI first); a fresh copy the caller may hand to a socket. */
+  readonly data: Uint8Array;
+  readonly local: Addr;
+  readonly remote: Addr;
+}
+
+const INTEG_NAMES: Record<number, IntegName> = { 12: 'hmac-sha256-128', 13: 'hmac-sha384-192', 14: 'hmac-sha512-256' };
+
+/** IANA ENCR/INTEG numbers from a child event → the ESP core's algorithm. Throws on an unsupported one. */
+export function espAlgorithmFromChild(info: ChildSaInfo): EspAlgorithm {
+  const a = info.algorithms;
+  switch (a.encr) {
+    case 20: return { encr: 'aes-gcm-16', keyBits: a.encrKeyBits };
+    case 28: return { encr: 'chacha20-poly1305' };
+    case 12: {
+      const integ = a.integ === undefined ? undefined : INTEG_NAMES[a.integ];
+      if (!integ) throw new Error(`child ${info.childName}: unsupported ESP integrity algorithm ${a.integ}`);
+      return { encr: 'aes-cbc', keyBits: a.encrKeyBits, integ };
+    }
+    default: throw new Error(`child ${info.childName}: unsupported ESP encryption algorithm ${a.encr}`);
+  }
+}
+
+export function ipToBytes(ip: string): Uint8Array {
+  if (ip.includes(':')) {
+    const [head, tail] = ip.split('::') as [string, string | undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+    const out = new Uint8Array(16);
+    groups.forEach((g, i) => { const v = parseInt(g || '0', 16); out[i * 2] = v >> 8; out[i * 2 + 1] = v & 0xff; });
+    return out;
+  }
+  return Uint8Array.from(ip.split('.').map((x) => Number(x)));
+}
+
+export class DataPath {
+  readonly sad = new Sad();
+  /** Drops on the TUN → ESP path by `TunDrop`. */
+  readonly tunDrops = new Uint32Array(TUN_DROP_NAMES.length);
+  /** Drops on the ESP → TUN path by `Drop` code, summed over all SAs and the SAD. */
+  readonly espDrops = newDropCounters();
+  private readonly children: InstalledChild[] = [];
+  private readonly bySpiIn = new Map<number, InstalledChild>();
+  private readonly peek = new IpPeek();
+  private readonly opened = new OpenResult();
+  private readonly work = new Uint8Array(HEADROOM + MAX_PACKET + TAILROOM);
+
+  constructor(private readonly provider: CryptoProvider, private readonly rng: RandomSource) {}
+
+  /** Installs both directions of a child SA (new or rekeyed); the newest SA for a child name carries traffic. */
+  install(info: ChildSaInfo, nowMs: number): InstalledChild {
+    const algorithm = espAlgorithmFromChild(info);
+    const common = { algorithm, provider: this.provider, mode: info.mode, esn: info.algorithms.esn } as const;
+    const tsLocal = info.tsLocal as readonly EspTrafficSelector[];
+    const tsRemote = info.tsRemote as readonly EspTrafficSelector[];
+    const inSa = createEspSa({
+      ...common, direction: 'in', spi: info.spiIn, encKey: info.keys.encrIn,
+      integKey: info.keys.integIn.length ? info.keys.integIn : undefined,
+      replayWindow: Math.max(32, info.replayWindow || 128),
+      // Inbound policy (RFC 4301 §5.2): inner destination ∈ our selectors, source ∈ the peer's.
+      tsLocal: info.mode === 'tunnel' ? tsLocal : undefined, tsRemote: info.mode === 'tunnel' ? tsRemote : undefined,
+    });
+    const outSa = createEspSa({
+      ...common, direction: 'out', spi: info.spiOut, encKey: info.keys.encrOut,
+      integKey: info.keys.integOut.length ? info.keys.integOut : undefined, rng: this.rng,
+    });
+    const child: InstalledChild = {
+      info, inSa, outSa, tsLocal, tsRemote,
+      localIp: ipToBytes(info.localAddr.address), remoteIp: ipToBytes(info.remoteAddr.address),
+      active: true, lastInboundAtMs: nowMs,
+    };
+    this.sad.replace(inSa);
+    // Make-before-break: the newest SA of the same child takes over outbound; older ones keep receiving.
+    for (const c of this.children) if (c.info.ikeId === info.ikeId && c.info.childName === info.childName) c.active = false;
+    this.children.unshift(child);
+    this.bySpiIn.set(info.spiIn, child);
+    return child;
+  }
+
+  /** Removes the child SA pair whose inbound SPI is `spiIn`. */
+  remove(spiIn: number): InstalledChild | undefined {
+    const c = this.bySpiIn.get(spiIn);
+    if (!c) return undefined;
+    this.bySpiIn.delete(spiIn);
+    this.sad.remove(spiIn);
+    const i = this.children.indexOf(c);
+    if (i >= 0) this.children.splice(i, 1);
+    // If the removed SA was active, the newest remaining SA of that child carries traffic again.
+    if (c.active) {
+      const next = this.children.find((x) => x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);
+      if (next) next.active = true;
+    }
+    return c;
+  }
+
+  installed(): readonly InstalledChild[] {
+    return this.children;
+  }
+
+  child(spiIn: number): InstalledChild | undefined {
+    return this.bySpiIn.get(spiIn);
+  }
+
+  /** TUN → ESP. Returns the datagram to send, or null (counted in `tunDrops` / the SA's drops). */
+  outbound(pkt: Uint8Array): OutboundPacket | null {
+    const p = this.peek;
+    if (pkt.length > MAX_PACKET || !peekIp(pkt, 0, pkt.length, p)) {
+      this.tunDrops[pkt.length > MAX_PACKET ? TunDrop.tooBig : TunDrop.malformed]!++;
+      return null;
+    }
+    let child: InstalledChild | undefined;
+    for (let i = 0; i < this.children.length; i++) {
+      const c = this.children[i]!;
+      if (!c.active) continue;
+      if (anySelectorMatches(c.tsLocal, pkt, p.srcOffset, p.addressLength, p.protocol, p.srcPort)
+        && anySelectorMatches(c.tsRemote, pkt, p.dstOffset, p.addressLength, p.protocol, p.dstPort)) { child = c; break; }
+    }
+    if (child === undefined) {
+      this.tunDrops[TunDrop.noPolicy]!++;
+      return null;
+    }
+    const sa = child.outSa;
+    const buf = this.work;
+    const start = HEADROOM;
+    let end: number;
+    let nextHeader: number;
+    if (sa.tunnel) {
+      buf.set(pkt.subarray(0, p.totalLength), start);
+      end = start + p.totalLength;
+      nextHeader = p.version === 4 ? IpProto.IPV4 : IpProto.IPV6;
+    } else {
+      const payload = pkt.subarray(p.headerLength, p.totalLength);
+      buf.set(payload, start);
+      end = start + payload.length;
+      nextHeader = p.protocol;
+    }
+    if (end + espTailroom(sa, end - start) > buf.length) {
+      this.tunDrops[TunDrop.tooBig]!++;
+      return null;
+    }
+    const n = espSeal(sa, buf, start, end, nextHeader);
+    if (n < 0) {
+      this.tunDrops[TunDrop.sealFailed]!++;
+      return null;
+    }
+    const from = start - sa.headerLength;
+    return { data: buf.slice(from, from + n), local: child.info.localAddr, remote: child.info.remoteAddr };
+  }
+
+  /**
+   * ESP → TUN. `esp` starts at the SPI (the RFC 3948 marker check happened before). Returns the IP
+   * packet to write to the TUN device, or null for a drop (counted) or a dummy packet.
+   */
+  inbound(esp: Uint8Array, nowMs: number): Uint8Array | null {
+    const r = this.opened;
+    const code = espOpen(this.sad, esp, r);
+    if (code !== Drop.ok) {
+      if (code < DROP_COUNT) this.espDrops[code]!++;
+      return null;
+    }
+    const sa = r.sa!;
+    const child = this.bySpiIn.get(sa.spi);
+    if (child) child.lastInboundAtMs = nowMs;
+    if (sa.tunnel) return esp.subarray(r.payloadStart, r.payloadEnd);
+    // Transport mode: rebuild the IP header from the SA's addresses (IPv4 only here).
+    if (child === undefined || child.localIp.length !== 4) {
+      this.espDrops[Drop.innerHeader]!++;
+      return null;
+    }
+    const len = r.payloadEnd - r.payloadStart;
+    const out = new Uint8Array(20 + len);
+    writeIpv4Header(out, 0, { totalLength: 20 + len, protocol: r.nextHeader, src: child.remoteIp, dst: child.localIp });
+    out.set(esp.subarray(r.payloadStart, r.payloadEnd), 20);
+    return out;
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * The Node runtime: the one place that reads the clock, owns the one timer, the UDP sockets and the TUN
+ * device (DESIGN.md §2). It drives the sans-I/O IKE endpoint and the ESP data path:
+ *
+ *   UDP 500  ── IKE ──────────────────────────────► IkeEndpoint ──► pollTransmit ──► UDP (marker on 4500)
+ *   UDP 4500 ── RFC 3948: marker → IKE, SPI → ESP ─► DataPath.inbound ──► TUN
+ *   TUN ─────────────────────────────────────────► DataPath.outbound ──► UDP 4500 (ESP-in-UDP)
+ *   IkeEndpoint.pollEvent: child-up / child-rekeyed / child-down ──► DataPath.install/remove, routes, keylog
+ *
+ * After every input the runtime drains every poll* (DESIGN.md rule 2) and re-arms its single timer to
+ * the endpoint's `nextTimeout()`.
+ */
+import type { CryptoProvider, RandomSource } from '../crypto/types.js';
+import { nodeCrypto, nodeRandom } from '../crypto/node.js';
+import { DROP_NAMES } from '../esp/drop.js';
+import { classifyNattDatagram, NattKind, NON_ESP_MARKER_LENGTH } from '../esp/natt.js';
+import { IkeEndpoint } from '../ike/endpoint.js';
+import type { IkeConfigInput } from '../ike/config.js';
+import type { ChildSaInfo, IkeEvent, IkeSaStatus } from '../ike/events.js';
+import type { TunDevice } from '../tun/types.js';
+import type { Datagram as UdpDatagram, UdpTransport } from '../net/types.js';
+import { DataPath, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Logs } from './log.js';
+
+export const NAT_T_PORT = 4500;
+export const IKE_PORT = 500;
+const NON_ESP_MARKER = new Uint8Array(4);
+const KEEPALIVE = Uint8Array.of(0xff);
+
+/** Something that installs and removes the routes (and TUN MTU) a child SA needs. */
+export interface RouteInstaller {
+  childUp(child: InstalledChild, tun: TunDevice): Promise<void>;
+  childDown(child: InstalledChild, tun: TunDevice): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Receives SA keys as they come and go (Wireshark key files). */
+export interface KeySink {
+  ikeUp?(e: Extract<IkeEvent, { type: 'ike-up' }>, endpoint: IkeEndpoint): void;
+  childUp(child: ChildSaInfo): void;
+}
+
+export interface TunnelOptions {
+  config: IkeConfigInput;
+  udp: UdpTransport;
+  tun?: TunDevice;
+  provider?: CryptoProvider;
+  rng?: RandomSource;
+  clock?: Clock;
+  routes?: RouteInstaller;
+  keys?: KeySink;
+  logs?: Logs;
+  /** Seconds between NAT keepalives when UDP encapsulation is in use (RFC 3948 §2.3); 0 = off. Default 20. */
+  keepaliveSec?: number;
+}
+
+export type TunnelEvent = IkeEvent;
+export type TunnelListener = (e: TunnelEvent) => void;
+
+export interface ChildCounters {
+  spiIn: string;
+  spiOut: string;
+  bytesIn: number;
+  packetsIn: number;
+  bytesOut: number;
+  packetsOut: number;
+  drops: Record<string, number>;
+}
+
+export interface TunnelStatus {
+  ikeSas: Array<IkeSaStatus & { childCounters: ChildCounters[] }>;
+  connections: Array<{ name: string; established: number; children: string[] }>;
+  tun: { name: string; mtu: number; rxPackets: number; txPackets: number; rxDrops: number; txDrops: number } | null;
+  drops: { tun: Record<string, number>; esp: Record<string, number>; ike: Record<string, number> };
+}
+
+export class Tunnel {
+  readonly endpoint: IkeEndpoint;
+  readonly datapath: DataPath;
+  private readonly clock: Clock;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<TunnelListener>();
+  private closed = false;
+  private readonly pendingRoutes = new Set<Promise<void>>();
+
+  constructor(private readonly opts: TunnelOptions) {
+    this.clock = opts.clock ?? systemClock;
+    const provider = opts.provider ?? nodeCrypto;
+    const rng = opts.rng ?? nodeRandom;
+    this.endpoint = new IkeEndpoint({ provider, rng, config: opts.config, wallClockMs: () => this.clock.wallMs() });
+    this.datapath = new DataPath(provider, rng);
+    opts.udp.onDatagram((d) => this.onDatagram(d));
+    opts.tun?.onPackets((packets) => this.onTunPackets(packets));
+    const ka = opts.keepaliveSec ?? 20;
+    if (ka > 0) {
+      this.keepaliveTimer = setInterval(() => this.sendKeepalives(), ka * 1000);
+      this.keepaliveTimer.unref();
+    }
+  }
+
+  on(listener: TunnelListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Initiates every child whose start_action is `start`. */
+  start(): void {
+    const now = this.clock.now();
+    for (const c of this.endpoint.config.connections) {
+      for (const ch of c.children) if (ch.startAction === 'start') this.endpoint.initiate(now, c.name, ch.name);
+    }
+    this.drain();
+  }
+
+  initiate(child: string): void {
+    const conn = this.endpoint.config.connections.find((c) => c.children.some((ch) => ch.name === child) || c.name === child);
+    if (!conn) throw new Error(`no connection has a child named "${child}"`);
+    const childName = conn.children.some((ch) => ch.name === child) ? child : conn.children[0]?.name;
+    this.endpoint.initiate(this.clock.now(), conn.name, childName);
+    this.drain();
+  }
+
+  terminate(what: { ike?: string; child?: string }): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const sa of this.endpoint.status()) {
+      if (what.ike !== undefined && sa.name === what.ike) { this.endpoint.terminateIke(now, sa.ikeId); n++; }
+      if (what.child !== undefined) for (const ch of sa.children) if (ch.name === what.child) { this.endpoint.terminateChild(now, ch.spiIn); n++; }
+    }
+    this.drain();
+    return n;
+  }
+
+  /** Deletes every SA (best effort: the Delete requests are sent once), then closes sockets and the TUN. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (const sa of this.endpoint.status()) this.endpoint.terminateIke(now, sa.ikeId);
+    this.drain();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    await Promise.allSettled([...this.pendingRoutes]);
+    if (this.opts.tun) for (const c of [...this.datapath.installed()]) await this.opts.routes?.childDown(c, this.opts.tun).catch(() => undefined);
+    await this.opts.routes?.close().catch(() => undefined);
+    await this.opts.udp.close();
+    await this.opts.tun?.close();
+  }
+
+  status(): TunnelStatus {
+    const ikeSas = this.endpoint.status().map((sa) => ({
+      ...sa,
+      childCounters: sa.children.map((ch) => {
+        const c = this.datapath.child(ch.spiIn);
+        const drops: Record<string, number> = {};
+        if (c) c.inSa.drops.forEach((v, i) => { if (v > 0 && i > 0) drops[DROP_NAMES[i]!] = v; });
+        return {
+          spiIn: hex32(ch.spiIn), spiOut: hex32(ch.spiOut),
+          bytesIn: c ? c.inSa.stats[1]! : 0, packetsIn: c ? c.inSa.stats[0]! : 0,
+          bytesOut: c ? c.outSa.stats[1]! : 0, packetsOut: c ? c.outSa.stats[0]! : 0,
+          drops,
+        };
+      }),
+    }));
+    const connections = this.endpoint.config.connections.map((c) => ({
+      name: c.name,
+      established: ikeSas.filter((s) => s.name === c.name && s.establishedAtMs !== undefined).length,
+      children: c.children.map((ch) => ch.name),
+    }));
+    const tun = this.opts.tun ? { name: this.opts.tun.name, mtu: this.opts.tun.mtu, ...pick(this.opts.tun.stats()) } : null;
+    const tunDrops: Record<string, number> = {};
+    this.datapath.tunDrops.forEach((v, i) => { tunDrops[TUN_DROP_NAMES[i]!] = v; });
+    const espDrops: Record<string, number> = {};
+    this.datapath.espDrops.forEach((v, i) => { if (i > 0) espDrops[DROP_NAMES[i]!] = v; });
+    const ike: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.endpoint.counters)) if (k.startsWith('drop')) ike[k] = v as number;
+    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike } };
+  }
+
+  // ---- inputs ----
+
+  private onDatagram(d: UdpDatagram): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    const local = { address: d.localAddress ?? '0.0.0.0', port: d.localPort };
+    const remote = { address: d.remoteAddress, port: d.remotePort };
+    const data = d.data;
+    if (d.localPort === NAT_T_PORT) {
+      // RFC 3948 §2.2: 0xFF alone = NAT keepalive; a zero non-ESP marker = IKE; otherwise ESP (SPI ≠ 0).
+      const kind = classifyNattDatagram(data);
+      if (kind === NattKind.keepalive || kind === NattKind.invalid) return;
+      if (kind === NattKind.ike) {
+        this.endpoint.handleDatagram(now, { data: data.subarray(NON_ESP_MARKER_LENGTH), local, remote });
+        this.drain();
+        return;
+      }
+      const pkt = this.datapath.inbound(data, now);
+      if (pkt !== null && this.opts.tun) this.opts.tun.write(pkt);
+      return;
+    }
+    this.endpoint.handleDatagram(now, { data, local, remote });
+    this.drain();
+  }
+
+  private onTunPackets(packets: readonly Uint8Array[]): void {
+    if (this.closed) return;
+    for (let i = 0; i < packets.length; i++) {
+      const out = this.datapath.outbound(packets[i]!);
+      if (out === null) continue;
+      this.opts.udp.send({ data: out.data, remoteAddress: out.remote.address, remotePort: out.remote.port, localAddress: out.local.address, localPort: out.local.port });
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.closed) return;
+    this.endpoint.handleTimeout(this.clock.now());
+    this.drain();
+  }
+
+  private sendKeepalives(): void {
+    if (this.closed) return;
+    const seen = new Set<string>();
+    for (const c of this.datapath.installed()) {
+      if (!c.info.encap) continue;
+      const key = `${c.info.remoteAddr.address}:${c.info.remoteAddr.port}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.opts.udp.send({ data: KEEPALIVE, remoteAddress: c.info.remoteAddr.address, remotePort: c.info.remoteAddr.port, localAddress: c.info.localAddr.address, localPort: c.info.localAddr.port });
+    }
+  }
+
+  // ---- outputs ----
+
+  /** Drains every poll* of the endpoint, then re-arms the one timer (DESIGN.md rule 2). */
+  private drain(): void {
+    for (let i = 0; i < 10_000; i++) {
+      const t = this.endpoint.pollTransmit();
+      if (t === undefined) break;
+      const data = t.local.port === NAT_T_PORT ? concat(NON_ESP_MARKER, t.data) : t.data;
+      this.opts.udp.send({ data, remoteAddress: t.remote.address, remotePort: t.remote.port, localAddress: t.local.address, localPort: t.local.port });
+    }
+    for (let i = 0; i < 10_000; i++) {
+      const e = this.endpoint.pollEvent();
+      if (e === undefined) break;
+      this.handleEvent(e);
+    }
+    this.arm();
+  }
+
+  private handleEvent(e: IkeEvent): void {
+    const now = this.clock.now();
+    const log = this.opts.logs?.sub('ike');
+    switch (e.type) {
+      case 'ike-up':
+        log?.info({ ike: e.ikeName, spiI: e.spiI, spiR: e.spiR, remote: e.remoteAddr, algorithms: e.algorithms }, 'IKE SA established');
+        this.opts.keys?.ikeUp?.(e, this.endpoint);
+        break;
+      case 'child-up':
+        this.installChild(e, now);
+        break;
+      case 'child-rekeyed':
+        this.installChild(e.child, now);
+        log?.info({ child: e.childName, oldSpiIn: hex32(e.oldSpiIn), spiIn: hex32(e.child.spiIn) }, 'CHILD SA rekeyed');
+        break;
+      case 'child-down': {
+        const c = this.datapath.remove(e.spiIn);
+        log?.info({ child: e.childName, spiIn: hex32(e.spiIn), reason: e.reason }, 'CHILD SA deleted');
+        // A rekeyed child keeps its routes: its successor is already installed.
+        if (c && e.reason !== 'rekeyed' && this.opts.tun && this.opts.routes) this.track(this.opts.routes.childDown(c, this.opts.tun));
+        break;
+      }
+      case 'ike-down':
+        log?.info({ ike: e.ikeName, reason: e.reason, detail: e.detail }, 'IKE SA deleted');
+        break;
+      case 'child-failed':
+        log?.warn({ child: e.childName, reason: e.reason }, 'CHILD SA failed');
+        break;
+      default:
+        break;
+    }
+    for (const l of this.listeners) l(e);
+  }
+
+  private installChild(info: ChildSaInfo, now: number): void {
+    try {
+      const c = this.datapath.install(info, now);
+      this.opts.keys?.childUp(info);
+      this.opts.logs?.sub('esp').info({ child: info.childName, spiIn: hex32(info.spiIn), spiOut: hex32(info.spiOut), mode: info.mode, encap: info.encap }, 'CHILD SA installed');
+      if (this.opts.tun && this.opts.routes) this.track(this.opts.routes.childUp(c, this.opts.tun));
+    } catch (err) {
+      this.opts.logs?.sub('esp').error({ child: info.childName, err: (err as Error).message }, 'cannot install CHILD SA');
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((err: unknown) => this.opts.logs?.sub('tun').error({ err: (err as Error).message }, 'route change failed'));
+    this.pendingRoutes.add(q);
+    void q.finally(() => this.pendingRoutes.delete(q));
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    const at = this.endpoint.nextTimeout();
+    if (at === undefined) return;
+    if (at >= this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.min(at - this.clock.now(), 2 ** 31 - 1)));
+  }
+}
+
+function hex32(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function pick(s: { rxPackets: number; txPackets: number; rxDrops: number; txDrops: number }) {
+  return { rxPackets: s.rxPackets, txPackets: s.txPackets, rxDrops: s.rxDrops, txDrops: s.txDrops };
+}

@@ -7,35 +7,37 @@
  * INVALID_MAJOR_VERSION. It is absent for errors that must be dropped silently (failed integrity
  * check, oversize datagram, fragment bookkeeping): unauthenticated junk is never answered.
  */
-export type DecodeErrorCode =
+export const DECODE_ERROR_CODES = [
   /** Fewer bytes than a fixed header or a declared length needs. */
-  | 'truncated'
+  'truncated',
   /** A length field disagrees with the bytes (IKE header length ≠ datagram, payload length < 4 …). */
-  | 'bad-length'
+  'bad-length',
   /** IKE header major version is not 2 (RFC 7296 §2.5). */
-  | 'bad-version'
+  'bad-version',
   /** An unrecognized payload with the critical bit set (RFC 7296 §2.5, §3.2). */
-  | 'unsupported-critical'
+  'unsupported-critical',
   /** A payload body is malformed (bad field value, inconsistent substructure). */
-  | 'bad-payload'
+  'bad-payload',
   /** More payloads in one chain than MAX_PAYLOADS. */
-  | 'too-many-payloads'
+  'too-many-payloads',
   /** More proposals/transforms/attributes/selectors/SPIs in one payload than the protocol limits. */
-  | 'too-many-items'
+  'too-many-items',
   /** Datagram larger than MAX_MESSAGE_SIZE. */
-  | 'too-large'
+  'too-large',
   /** SK/SKF not the last payload of the outer chain, or SK/SKF inside an encrypted chain. */
-  | 'misplaced-sk'
+  'misplaced-sk',
   /** `openProtected` on a message without an SK payload (or an SKF one). */
-  | 'missing-sk'
+  'missing-sk',
   /** A payload that the exchange rules (rules.ts) do not allow, or a count out of bounds. */
-  | 'rules'
+  'rules',
   /** SK/SKF integrity check (ICV) failed or the padding was malformed: drop silently. */
-  | 'icv'
+  'icv',
   /** RFC 7383: fragment number 0 or beyond total, or a smaller total than already seen. */
-  | 'bad-fragment'
+  'bad-fragment',
   /** RFC 7383 reassembly limits (fragments, bytes, concurrent messages) exceeded. */
-  | 'fragment-limit';
+  'fragment-limit',
+] as const;
+export type DecodeErrorCode = (typeof DECODE_ERROR_CODES)[number];
 
 export interface DecodeError {
   readonly code: DecodeErrorCode;

@@ -27,6 +27,7 @@ import { Limits } from './payloads/limits.js';
 import { PayloadType, type Payload } from './payloads/types.js';
 
 export type { DecodeError, DecodeErrorCode, DecodeResult } from './decode-result.js';
+export { DECODE_ERROR_CODES } from './decode-result.js';
 export { Limits } from './payloads/limits.js';
 
 export const GENERIC_PAYLOAD_HEADER_LENGTH = 4;

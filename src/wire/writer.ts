@@ -33,7 +33,8 @@ export class Writer {
 
   u8(v: number): this {
     check(v, 0xff, 'u8');
-    this.buf[this.reserve(1)] = v;
+    const at = this.reserve(1); // reserve first: it may replace this.buf
+    this.buf[at] = v;
     return this;
   }
 

@@ -20,6 +20,18 @@ import { handleInitResponse, respondInit, startInitiator } from './exchanges/ike
 import { dispatchProtected } from './exchanges/dispatch.js';
 import { handleSaTimeout, kick, saNextTimeout } from './exchanges/tasks.js';
 
+/** What `exportIkeKeys` returns (RFC 7296 §2.14 SK_ei, SK_er, SK_ai, SK_ar with the negotiated ENCR/INTEG ids). */
+export interface IkeKeyExport {
+  readonly spiI: Uint8Array;
+  readonly spiR: Uint8Array;
+  readonly skEi: Uint8Array;
+  readonly skEr: Uint8Array;
+  readonly skAi: Uint8Array;
+  readonly skAr: Uint8Array;
+  readonly encr: { readonly id: number; readonly keyLength?: number };
+  readonly integ: number;
+}
+
 export interface IkeEndpointOptions {
   readonly provider: CryptoProvider;
   readonly rng: RandomSource;
@@ -277,6 +289,17 @@ export class IkeEndpoint {
       if (x !== undefined && (t === undefined || x < t)) t = x;
     }
     return t;
+  }
+
+  /**
+   * Key material of an established IKE SA, for `--keylog` (Wireshark's ikev2_decryption_table). Only
+   * the runtime's key log calls this, and only when the user asked for it.
+   */
+  exportIkeKeys(ikeId: number): IkeKeyExport | undefined {
+    const sa = this.uniqueSas().find((s) => s.ikeId === ikeId && !s.replacedBy);
+    const c = sa?.crypto;
+    if (!sa || !c) return undefined;
+    return { spiI: sa.spiI, spiR: sa.spiR, skEi: c.keys.skEi, skEr: c.keys.skEr, skAi: c.keys.skAi, skAr: c.keys.skAr, encr: c.algs.encr, integ: c.algs.integ ?? 0 };
   }
 
   status(): IkeSaStatus[] {

@@ -1,0 +1,145 @@
+/**
+ * `tsipsec up` as a library call: loads a swanctl.conf, opens the UDP sockets and the TUN device,
+ * installs routes, serves the control socket, the Wireshark key log and Prometheus metrics, and runs a
+ * Tunnel until `stop()`. The CLI command is a thin wrapper around `startDaemon`.
+ */
+import { createHash } from 'node:crypto';
+import { loadSwanctlConfig } from '../config/load.js';
+import { KeylogWriter } from '../capture/keylog.js';
+import { cryptoProvider } from '../crypto/index.js';
+import { NodeUdpTransport } from '../net/udp.js';
+import { openLinuxTun } from '../tun/linux.js';
+import { ControlServer, DEFAULT_SOCKET, type ControlRequest } from './control.js';
+import { ikeConfigFromSwanctl } from './from-swanctl.js';
+import { createLogs, type Logs } from './log.js';
+import { startMetrics, type MetricsServer } from './metrics.js';
+import { RouteManager } from './netns.js';
+import { TunnelRoutes } from './routes.js';
+import { Tunnel, type KeySink } from './tunnel.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  socketPath?: string;
+  keylogDir?: string;
+  metrics?: { host: string; port: number };
+  tunName?: string;
+  provider?: 'node' | 'noble';
+  logs?: Logs;
+  /** Where route state lives, for cleanup after a crash (default /run/tsipsec). */
+  stateDir?: string;
+}
+
+export interface Daemon {
+  readonly tunnel: Tunnel;
+  readonly warnings: string[];
+  readonly tunName: string;
+  readonly socketPath: string;
+  stop(): Promise<void>;
+  /** Resolves when the daemon stopped (by `stop()` or a `down` request). */
+  readonly stopped: Promise<void>;
+}
+
+function keySink(dir: string, tunnelRef: { t?: Tunnel }, logs: Logs): KeySink {
+  const w = new KeylogWriter(dir);
+  logs.sub('main').warn({ dir }, 'key log enabled: SA keys are written to disk (Wireshark esp_sa / ikev2_decryption_table)');
+  return {
+    ikeUp(e) {
+      const k = tunnelRef.t?.endpoint.exportIkeKeys(e.ikeId);
+      if (k) w.addIkeSa({ spiI: k.spiI, spiR: k.spiR, skEi: k.skEi, skEr: k.skEr, skAi: k.skAi, skAr: k.skAr, encr: k.encr, integ: k.integ });
+    },
+    childUp(c) {
+      const encr = { id: c.algorithms.encr, keyLength: c.algorithms.encrKeyBits };
+      const integ = c.algorithms.integ ?? 0;
+      w.addEspSa({ src: c.remoteAddr.address, dst: c.localAddr.address, spi: c.spiIn, encr, encrKey: c.keys.encrIn, integ, integKey: c.keys.integIn });
+      w.addEspSa({ src: c.localAddr.address, dst: c.remoteAddr.address, spi: c.spiOut, encr, encrKey: c.keys.encrOut, integ, integKey: c.keys.integOut });
+    },
+  };
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const logs = opts.logs ?? createLogs();
+  const { config, warnings: cfgWarnings } = loadSwanctlConfig(opts.configPath);
+  const mapped = ikeConfigFromSwanctl(config);
+  const warnings = [...cfgWarnings, ...mapped.warnings];
+  for (const w of warnings) logs.sub('cfg').warn(w);
+
+  const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
+  const stateName = `tsipsec-${createHash('sha256').update(socketPath).digest('hex').slice(0, 12)}`;
+  const routeManager = new RouteManager({ name: stateName, stateDir: opts.stateDir });
+  const stale = await RouteManager.cleanupStale(routeManager.stateFile);
+  if (stale > 0) logs.sub('tun').warn({ removed: stale }, 'removed routes left by an earlier run');
+
+  // Bind to the configured local addresses, so each datagram names its concrete local address (NAT-D).
+  const literal = new Set<string>();
+  for (const c of mapped.ike.connections) for (const a of c.localAddrs ?? []) if (a !== '%any') literal.add(a);
+  const addresses = literal.size ? [...literal] : ['0.0.0.0'];
+  const udp = new NodeUdpTransport();
+  await udp.bind({ addresses, ports: [500, 4500] });
+
+  let tun;
+  try {
+    tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: 1400 });
+  } catch (err) {
+    await udp.close();
+    throw err;
+  }
+  const routes = new TunnelRoutes({ routes: routeManager });
+  const ref: { t?: Tunnel } = {};
+  const tunnel = new Tunnel({
+    config: mapped.ike, udp, tun, routes, logs,
+    provider: cryptoProvider(opts.provider ?? 'node'),
+    keys: opts.keylogDir ? keySink(opts.keylogDir, ref, logs) : undefined,
+  });
+  ref.t = tunnel;
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => { resolveStopped = r; });
+  let metrics: MetricsServer | undefined;
+  let control: ControlServer | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await control?.close();
+      await metrics?.close();
+      await tunnel.close();
+      resolveStopped();
+    })();
+    return stopping;
+  };
+
+  control = new ControlServer(socketPath, async (req: ControlRequest) => {
+    switch (req.cmd) {
+      case 'status': return tunnel.status();
+      case 'initiate': return initiateAndWait(tunnel, req.child);
+      case 'terminate': {
+        const n = tunnel.terminate(req);
+        if (n === 0) throw new Error(`no established SA named ${req.ike ?? req.child}`);
+        return { terminated: n };
+      }
+      case 'down': setImmediate(() => { void stop(); }); return { stopping: true };
+      case 'reload': throw new Error('reload: not supported yet; restart tsipsec to apply a new configuration');
+    }
+  });
+  try {
+    await control.listen();
+    if (opts.metrics) metrics = await startMetrics(opts.metrics.host, opts.metrics.port, tunnel);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  tunnel.start();
+  logs.sub('main').info({ tun: tun.name, socket: socketPath, connections: mapped.ike.connections.map((c) => c.name) }, 'tsipsec up');
+  return { tunnel, warnings, tunName: tun.name, socketPath, stop, stopped };
+}
+
+/** Initiates `child` and resolves when it is up (or rejects with the reason it failed). */
+function initiateAndWait(tunnel: Tunnel, child: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const off = tunnel.on((e) => {
+      if (e.type === 'child-up' && e.childName === child) { off(); resolve({ child, spiIn: e.spiIn.toString(16), spiOut: e.spiOut.toString(16) }); }
+      else if (e.type === 'child-failed' && e.childName === child) { off(); reject(new Error(`child ${child} failed: ${e.reason}`)); }
+      else if (e.type === 'ike-down' && e.reason !== 'rekeyed') { off(); reject(new Error(`IKE SA ${e.ikeName} down: ${e.reason}${e.detail ? ` (${e.detail})` : ''}`)); }
+    });
+    try { tunnel.initiate(child); } catch (err) { off(); reject(err as Error); }
+  });
+}

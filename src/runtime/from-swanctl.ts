@@ -1,0 +1,134 @@
+/**
+ * Maps the typed swanctl.conf configuration (src/config) onto the IKE engine's configuration
+ * (src/ike/config.ts). Everything a strongSwan user wrote is honoured or reported: what tsipsec cannot
+ * do becomes an error naming the file and line, what it does differently becomes a warning.
+ */
+import type { ChildConfig, ConnectionConfig, TsipsecConfig } from '../config/types.js';
+import type { IkeChildConfigInput, IkeConfigInput, IkeConnectionInput } from '../ike/config.js';
+
+export interface MappedConfig {
+  ike: IkeConfigInput;
+  warnings: string[];
+}
+
+function where(c: { source: { file: string; line: number } }): string {
+  return `${c.source.file}:${c.source.line}`;
+}
+
+function isLiteralIp(a: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(a) || (a.includes(':') && /^[0-9a-fA-F:.]+$/.test(a));
+}
+
+function findPsk(cfg: TsipsecConfig, localId: string | undefined, remoteId: string | undefined): Uint8Array | undefined {
+  // strongSwan picks the secret whose ids best match both identities; an id-less secret matches anything.
+  let best: { score: number; secret: Uint8Array } | undefined;
+  for (const s of cfg.secrets.ike) {
+    let score = 0;
+    if (s.ids.length === 0) score = 1;
+    else {
+      if (localId !== undefined && s.ids.includes(localId)) score += 2;
+      if (remoteId !== undefined && s.ids.includes(remoteId)) score += 2;
+      if (score === 0) continue;
+    }
+    if (!best || score > best.score) best = { score, secret: s.secret };
+  }
+  return best?.secret;
+}
+
+function mapChild(ch: ChildConfig, errors: string[], warnings: string[]): IkeChildConfigInput | undefined {
+  if (ch.mode !== 'tunnel' && ch.mode !== 'transport') {
+    errors.push(`${where(ch)}: children.${ch.name}.mode: "${ch.mode}" is not supported by tsipsec (tunnel or transport)`);
+    return undefined;
+  }
+  let startAction: 'none' | 'start' = 'none';
+  if (ch.startAction === 'start' || ch.startAction === 'trap|start') startAction = 'start';
+  else if (ch.startAction === 'trap') {
+    startAction = 'start';
+    warnings.push(`${where(ch)}: children.${ch.name}.start_action = trap: tsipsec has no kernel trap policies; the child is started at once instead`);
+  }
+  return {
+    name: ch.name,
+    localTs: ch.localTs,
+    remoteTs: ch.remoteTs,
+    espProposals: ch.espProposals,
+    mode: ch.mode,
+    startAction,
+    dpdAction: ch.dpdAction,
+    rekeyTimeMs: ch.rekeyTimeSec * 1000,
+    lifeTimeMs: ch.lifeTimeSec * 1000,
+    randTimeMs: ch.randTimeSec * 1000,
+    // swanctl's 0 disables replay protection; tsipsec always keeps a window (RFC 4303 §3.4.3 minimum 32).
+    replayWindow: ch.replayWindow === 0 ? 32 : Math.max(32, ch.replayWindow),
+  };
+}
+
+function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[], warnings: string[]): IkeConnectionInput | undefined {
+  const local = c.local[0];
+  const remote = c.remote[0];
+  if (!local || !remote) {
+    errors.push(`${where(c)}: connections.${c.name}: needs a local and a remote authentication round`);
+    return undefined;
+  }
+  if (c.local.length > 1 || c.remote.length > 1) errors.push(`${where(c)}: connections.${c.name}: multiple authentication rounds are not supported`);
+  for (const a of [...c.localAddrs, ...c.remoteAddrs]) {
+    if (a !== '%any' && !isLiteralIp(a)) errors.push(`${where(c)}: connections.${c.name}: address "${a}" must be an IP address or %any (names and subnets are not supported)`);
+  }
+  const pskOf = (): Uint8Array | undefined => findPsk(cfg, local.id, remote.id);
+  const localAuth = local.auth === 'psk' ? 'psk' : 'pubkey';
+  const remoteAuth = remote.auth === 'psk' ? 'psk' : 'pubkey';
+  let psk: Uint8Array | undefined;
+  if (localAuth === 'psk' || remoteAuth === 'psk') {
+    psk = pskOf();
+    if (!psk) errors.push(`${where(c)}: connections.${c.name}: no secrets.ike-* entry for ids ${local.id ?? '(address)'} / ${remote.id ?? '%any'}`);
+  }
+  let privateKey: Uint8Array | undefined;
+  if (localAuth === 'pubkey') {
+    privateKey = cfg.secrets.privateKeys[0]?.data;
+    if (cfg.secrets.privateKeys.length > 1) warnings.push(`${where(c)}: connections.${c.name}: several private keys loaded; using ${cfg.secrets.privateKeys[0]!.path}`);
+    if (!privateKey) errors.push(`${where(c)}: connections.${c.name}.local: auth = pubkey needs a private key (private/ or secrets.private-*)`);
+  }
+  if (!c.encap) warnings.push(`${where(c)}: connections.${c.name}: tsipsec always encapsulates ESP in UDP 4500 (RFC 3948), as if encap = yes`);
+  const children: IkeChildConfigInput[] = [];
+  for (const ch of c.children) {
+    const m = mapChild(ch, errors, warnings);
+    if (m) children.push(m);
+  }
+  return {
+    name: c.name,
+    localAddrs: c.localAddrs.length ? c.localAddrs : ['%any'],
+    remoteAddrs: c.remoteAddrs.length ? c.remoteAddrs : ['%any'],
+    localPort: c.localPort,
+    remotePort: c.remotePort,
+    proposals: c.proposals,
+    encap: true,
+    fragmentation: c.fragmentation !== 'no',
+    dpdDelayMs: c.dpdDelaySec * 1000,
+    rekeyTimeMs: c.rekeyTimeSec * 1000,
+    ikeLifetimeMs: (Math.max(c.rekeyTimeSec, c.reauthTimeSec) + c.overTimeSec) * 1000,
+    randTimeMs: c.randTimeSec * 1000,
+    local: {
+      auth: localAuth, id: local.id ?? '', psk: localAuth === 'psk' ? psk : undefined,
+      certs: localAuth === 'pubkey' ? [...local.certData, ...(local.certData.length ? [] : cfg.certificates.map((f) => f.data))] : undefined,
+      privateKey,
+    },
+    remote: {
+      auth: remoteAuth, id: remote.id ?? '%any', psk: remoteAuth === 'psk' ? psk : undefined,
+      cacerts: remoteAuth === 'pubkey' ? [...remote.cacertData, ...cfg.trustAnchors.map((f) => f.data)] : undefined,
+    },
+    children,
+  };
+}
+
+/** Throws an Error listing every problem (file:line: key: message) when the config cannot run. */
+export function ikeConfigFromSwanctl(cfg: TsipsecConfig): MappedConfig {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const connections: IkeConnectionInput[] = [];
+  for (const c of cfg.connections) {
+    const m = mapConnection(cfg, c, errors, warnings);
+    if (m) connections.push(m);
+  }
+  if (connections.length === 0 && errors.length === 0) errors.push('the configuration defines no connections');
+  if (errors.length) throw new Error(errors.join('\n'));
+  return { ike: { connections }, warnings };
+}

@@ -97,19 +97,30 @@ export function openWithSa(sa: EspSa, pkt: Uint8Array, out: OpenResult, forceSeq
   }
   if (!replay.check(hi, lo)) return drop(sa, Drop.replay);
 
-  // Integrity and decryption (RFC 4303 §3.4.4).
-  const ct = pkt.subarray(ctStart, ctEnd);
+  // Integrity and decryption (RFC 4303 §3.4.4). Provider views are cached per SA (EspSa.viewBuf).
+  if (pkt !== sa.viewBuf || ctEnd !== sa.viewEnd || sa.viewStart !== len) {
+    sa.viewBuf = pkt;
+    sa.viewStart = len;
+    sa.viewEnd = ctEnd;
+    sa.viewCt = pkt.subarray(ctStart, ctEnd);
+    sa.viewIcv = pkt.subarray(ctEnd, len);
+    if (sa.aead === null) {
+      sa.viewIv = pkt.subarray(8, ctStart);
+      sa.viewMacIn = pkt.subarray(0, ctEnd);
+    }
+  }
+  const ct = sa.viewCt;
   if (sa.aead !== null) {
     const nonce = sa.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = pkt[8 + i]!;
     writeAad(sa, hi, lo);
-    if (!sa.aead.open(nonce, sa.aadView, ct, pkt.subarray(ctEnd, len), ct)) return drop(sa, Drop.icv);
+    if (!sa.aead.open(nonce, sa.aadView, ct, sa.viewIcv, ct)) return drop(sa, Drop.icv);
   } else {
     const parts = sa.macParts;
-    parts[0] = pkt.subarray(0, ctEnd);
+    parts[0] = sa.viewMacIn;
     if (sa.esn) writeSeqHi(sa, hi);
-    if (!sa.mac!.verify(parts, pkt.subarray(ctEnd, len))) return drop(sa, Drop.icv);
-    if (!sa.cbc!.decrypt(pkt.subarray(8, ctStart), ct, ct)) return drop(sa, Drop.malformed);
+    if (!sa.mac!.verify(parts, sa.viewIcv)) return drop(sa, Drop.icv);
+    if (!sa.cbc!.decrypt(sa.viewIv, ct, ct)) return drop(sa, Drop.malformed);
   }
 
   // Authenticated: move the window.

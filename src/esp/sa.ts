@@ -135,6 +135,7 @@ export interface EspSaParams {
 }
 
 const IV_POOL_BYTES = 4096;
+const EMPTY = new Uint8Array(0);
 
 /** One direction of an ESP SA. Create with `createEspSa`. Monomorphic: every field set in the constructor. */
 export class EspSa {
@@ -179,6 +180,20 @@ export class EspSa {
 
   readonly tsLocal: readonly EspTrafficSelector[];
   readonly tsRemote: readonly EspTrafficSelector[];
+
+  /**
+   * One-entry cache of the `subarray` views handed to the provider (V8 makes each view for ~50-200 ns,
+   * as much as the rest of ESP processing). Hit when the same buffer comes back with the same bounds —
+   * a runtime reusing its per-SA buffer with MTU-sized packets. Keeps a reference to that one buffer.
+   */
+  viewBuf: Uint8Array | null = null;
+  viewStart = -1;
+  viewEnd = -1;
+  /** Ciphertext, ICV, IV and MAC-input views of `viewBuf` for the cached bounds. */
+  viewCt: Uint8Array = EMPTY;
+  viewIcv: Uint8Array = EMPTY;
+  viewIv: Uint8Array = EMPTY;
+  viewMacIn: Uint8Array = EMPTY;
 
   readonly softBytes: number;
   readonly hardBytes: number;

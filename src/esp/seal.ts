@@ -26,7 +26,8 @@
  * SPI ‖ seq_lo ‖ IV ‖ ciphertext (‖ seq_hi with ESN, RFC 4303 §2.2.1) truncated.
  *
  * Returns the packet length (the packet starts at `start - sa.headerLength`) or a negated `Drop`.
- * No throws, closures or BigInt; the only allocations are `subarray` views passed to the provider.
+ * No throws, closures or BigInt; the only allocations are `subarray` views passed to the provider,
+ * and none when the caller reuses the same buffer and bounds (one-entry view cache on the SA).
  */
 import { Drop } from './drop.js';
 import { accountPacket, type EspSa, EspSaEvent, ESP_SA_HARD_EVENTS, ESP_SEQ_SOFT_REMAINING } from './sa.js';
@@ -111,7 +112,19 @@ function sealWith(sa: EspSa, buf: Uint8Array, start: number, end: number, nextHe
   buf[end + pad + 1] = nextHeader & 0xff;
 
   const ivOff = pktStart + 8;
-  const ct = buf.subarray(start, ctEnd);
+  // Provider views: reuse the previous packet's when buffer and bounds are the same (see EspSa.viewBuf).
+  if (buf !== sa.viewBuf || start !== sa.viewStart || ctEnd !== sa.viewEnd) {
+    sa.viewBuf = buf;
+    sa.viewStart = start;
+    sa.viewEnd = ctEnd;
+    sa.viewCt = buf.subarray(start, ctEnd);
+    sa.viewIcv = buf.subarray(ctEnd, ctEnd + icvLen);
+    if (sa.aead === null) {
+      sa.viewIv = buf.subarray(ivOff, start);
+      sa.viewMacIn = buf.subarray(pktStart, ctEnd);
+    }
+  }
+  const ct = sa.viewCt;
   if (sa.aead !== null) {
     const nonce = sa.nonce;
     if (iv === null) {
@@ -128,7 +141,7 @@ function sealWith(sa: EspSa, buf: Uint8Array, start: number, end: number, nextHe
       for (let i = 0; i < 8; i++) nonce[4 + i] = buf[ivOff + i] = iv[i]!;
     }
     writeAad(sa, hi, lo);
-    sa.aead.seal(nonce, sa.aadView, ct, ct, buf.subarray(ctEnd, ctEnd + icvLen));
+    sa.aead.seal(nonce, sa.aadView, ct, ct, sa.viewIcv);
   } else {
     const ivLen = sa.ivLength;
     if (iv === null) {
@@ -143,11 +156,11 @@ function sealWith(sa: EspSa, buf: Uint8Array, start: number, end: number, nextHe
     } else {
       for (let i = 0; i < ivLen; i++) buf[ivOff + i] = iv[i]!;
     }
-    sa.cbc!.encrypt(buf.subarray(ivOff, ivOff + ivLen), ct, ct);
+    sa.cbc!.encrypt(sa.viewIv, ct, ct);
     const parts = sa.macParts;
-    parts[0] = buf.subarray(pktStart, ctEnd);
+    parts[0] = sa.viewMacIn;
     if (sa.esn) writeSeqHi(sa, hi);
-    sa.mac!.compute(parts, buf.subarray(ctEnd, ctEnd + icvLen));
+    sa.mac!.compute(parts, sa.viewIcv);
   }
   accountPacket(sa, payloadLength);
   return ctEnd + icvLen - pktStart;

@@ -144,4 +144,31 @@ describe('ESP seal → open round trip (fast-check)', () => {
       for (const p of pkts) expect(openWithSa(inb, p.slice(), res, -1)).toBe(Drop.replay);
     }
   });
+
+  it('the per-SA view cache stays correct when buffers and bounds repeat, change and alternate', () => {
+    for (const alg of [ALGORITHMS[0]!, ALGORITHMS[4]!]) {
+      for (const provider of PROVIDERS) {
+        const { out, in: inb, keys } = makePair(alg, provider, { mode: 'transport' });
+        const tx = [new Uint8Array(300), new Uint8Array(300)];
+        const rx = new Map<number, Uint8Array>(); // one reused receive buffer per packet length
+        const res = new OpenResult();
+        const plan: Array<[number, number, number]> = [[0, 32, 10], [0, 32, 10], [0, 32, 11], [1, 32, 11], [0, 40, 11], [0, 32, 10], [1, 32, 100], [1, 32, 100]];
+        plan.forEach(([which, start, len], i) => {
+          const buf = tx[which]!;
+          const payload = Uint8Array.from({ length: len }, (_, x) => (x * 31 + i) & 0xff);
+          buf.set(payload, start);
+          const n = espSeal(out, buf, start, start + len, 17);
+          const pktStart = start - out.headerLength;
+          const wire = buf.slice(pktStart, pktStart + n);
+          const pt = independentOpen(alg, keys, wire, false, 0);
+          expect(Buffer.from(pt.subarray(0, len)).equals(Buffer.from(payload))).toBe(true);
+          let r = rx.get(n);
+          if (r === undefined) rx.set(n, (r = new Uint8Array(n)));
+          r.set(wire);
+          expect(openWithSa(inb, r, res, -1)).toBe(Drop.ok);
+          expect(Buffer.from(r.subarray(res.payloadStart, res.payloadEnd)).equals(Buffer.from(payload))).toBe(true);
+        });
+      }
+    }
+  });
 });

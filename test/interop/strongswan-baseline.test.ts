@@ -7,41 +7,11 @@ import { interopEnabled } from './env.js';
 import { createTopology, destroyTopology, topology } from './harness/topology.js';
 import { Charon } from './harness/strongswan.js';
 import { run } from './harness/sh.js';
+import { pskConf } from './harness/configs.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PSK = 'tsipsec-interop-psk-0123456789abcdef';
-
-export function pskConf(o: { local: string; remote: string; localId: string; remoteId: string; localTs: string; remoteTs: string; ike?: string; esp?: string; encap?: boolean }): string {
-  return `connections {
-  ipx {
-    version = 2
-    local_addrs = ${o.local}
-    remote_addrs = ${o.remote}
-    proposals = ${o.ike ?? 'aes256gcm16-prfsha256-modp2048'}
-    encap = ${o.encap ? 'yes' : 'no'}
-    mobike = no
-    fragmentation = yes
-    local { auth = psk
-      id = ${o.localId} }
-    remote { auth = psk
-      id = ${o.remoteId} }
-    children {
-      ipx {
-        local_ts = ${o.localTs}
-        remote_ts = ${o.remoteTs}
-        esp_proposals = ${o.esp ?? 'aes256gcm16'}
-        start_action = none
-      }
-    }
-  }
-}
-secrets { ike-ipx { id-a = a.ipx.test
-  id-b = b.ipx.test
-  secret = "${PSK}" } }
-`;
-}
 
 describe.runIf(interopEnabled('strongswan-baseline'))('strongSwan ↔ strongSwan baseline (kernel-libipsec)', () => {
   const t = topology('tsb');

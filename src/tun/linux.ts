@@ -4,27 +4,40 @@
  * linux/if_tun.h, Documentation/networking/tuntap.rst. Address, MTU and link state are set with `ip`.
  * The device is non-persistent: closing the fd makes the kernel delete it.
  *
- * How packets are read (the choice, measured with bench/tun.ts on the 2-vCPU dev VM, UDP blaster in a
- * netns, 64-byte payloads; the box was shared with other builds, so figures swing ±50% run to run):
+ * How packets are read. Neither mode blocks the event loop (the fd is O_NONBLOCK; a read that would
+ * block returns EAGAIN) and neither uses fs.read. Both read on the main thread through koffi in a loop
+ * until EAGAIN or `maxBatch`, into a slab, then hand the whole batch over; they differ in how they learn
+ * the fd is readable:
  *
- *   mode            how                                                       read pkt/s   CPU µs/pkt
- *   'uv-poll'       koffi.node.poll (a libuv uv_poll_t on the fd, level-      see BENCH_NUMBERS below
- *   (default)       triggered) wakes the main loop; we then read() the
- *                   non-blocking fd through koffi in a loop until EAGAIN or
- *                   maxBatch, into a slab, and hand the batch over.
- *   'async-poll'    poll([tun, eventfd]) as a koffi async call on the libuv
- *                   thread pool; same non-blocking read loop on the main
- *                   thread when it returns; eventfd wakes it for close().
- *   (rejected) worker_thread doing blocking poll()+read() into a SharedArrayBuffer ring with
- *   Atomics.notify/waitAsync: prototyped; on 2 vCPUs the extra busy thread competes with the rest and
- *   it measured 90–290k pkt/s vs 420–500k for the main-thread read loop in the same runs, with more CPU
- *   per packet (2.9–3.9 µs vs 1.9–2.1 µs), plus ring-full and shutdown handshakes to get right.
- *   (rejected) fs.read per packet: ~18 µs and ties up a pool thread (REFERENCE.md §6: 56k pkt/s).
- *   (impossible) net.Socket({ fd }) treats the fd as a byte stream and loses packet boundaries.
+ *   'async-poll' (default)  poll([tun, eventfd], -1) as a koffi async call (runs on a libuv pool thread);
+ *                           re-armed after each drain. The pool round trip coalesces wake-ups, so batches
+ *                           are large. close() writes the eventfd to release the parked poll.
+ *   'uv-poll'               koffi.node.poll: a libuv uv_poll_t on the fd (level-triggered) calls back on
+ *                           the main loop. No pool thread, but one wake-up per 3–5 packets.
  *
- * uv-poll is the default: no thread-pool thread is held (async-poll parks one of libuv's four for the
- * life of the device), no per-batch cross-thread hand-off, and close() is immediate. Neither mode blocks
- * the event loop: the fd is O_NONBLOCK and a read that would block returns EAGAIN.
+ * bench/tun.ts, 2-vCPU VM, 64-byte UDP payloads written by a generator process into a second TUN and
+ * forwarded by the kernel into this one; medians of 3–5 rounds. The VM was shared with other builds
+ * (load average 8–16), so absolute figures swing a lot; async-poll read faster in 4 of 5 runs and
+ * reflected faster in all 5:
+ *
+ *   mode         read pkt/s     read CPU µs/pkt   mean batch   reflect (read+write back) pkt/s
+ *   async-poll   63k–179k       1.4–4.0           11–40        64k–152k
+ *   uv-poll      55k–90k        3.3–3.8           3–4          42k–73k
+ *   write(2) through koffi (generator side): 1.3–1.6 µs CPU per packet, 150k–520k pkt/s.
+ *
+ * At low load (before the other builds started) a prototype of the async-poll loop read a Python UDP
+ * blaster at 420–500k pkt/s (the blaster's own limit) with 1.8–2.2 µs CPU per packet.
+ *
+ * Rejected:
+ *   - worker_thread doing blocking poll()+read() into a SharedArrayBuffer ring with
+ *     Atomics.notify/waitAsync: prototyped; on 2 vCPUs the extra busy thread competes with the rest, and
+ *     it measured 90–290k pkt/s vs 420–500k for the main-thread read loop in the same runs, at
+ *     2.9–3.9 µs vs 1.8–2.2 µs CPU per packet, plus ring-full and shutdown handshakes to get right.
+ *   - fs.read per packet: ~18 µs and it ties up a pool thread per read (REFERENCE.md §6: 56k pkt/s).
+ *   - net.Socket({ fd }): treats the fd as a byte stream and loses packet boundaries.
+ * Cost of the default: one of libuv's four pool threads (UV_THREADPOOL_SIZE) stays parked in poll() for
+ * the life of each device (and, until close(), keeps the process alive); pick 'uv-poll' where that
+ * matters more than throughput.
  *
  * Packets are views into 512 KiB slabs that are never reused (a fresh slab replaces a full one), so a
  * receiver may keep them; `headroom`/`tailroom` bytes around each are free for in-place ESP sealing.
@@ -56,6 +69,7 @@ export interface LinuxTunOptions {
   /** Free bytes kept before / after each received packet in its buffer. Default 0 / 0. */
   headroom?: number;
   tailroom?: number;
+  /** How readability is detected (see the top of this file). Default 'async-poll'. */
   readMode?: TunReadMode;
   /** Read failures (fd error, hang-up) and exceptions thrown by the packet handler. Default: rethrown asynchronously. */
   onError?: (err: Error) => void;
@@ -100,7 +114,7 @@ export async function openLinuxTun(opts: LinuxTunOptions = {}): Promise<LinuxTun
   for (const [k, v] of [['headroom', headroom], ['tailroom', tailroom]] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 4096) throw new Error(`LinuxTunOptions.${k}: must be an integer in 0..4096, got ${v}`);
   }
-  const readMode = opts.readMode ?? 'uv-poll';
+  const readMode = opts.readMode ?? 'async-poll';
   if (readMode !== 'uv-poll' && readMode !== 'async-poll') throw new Error(`LinuxTunOptions.readMode: unknown mode ${String(readMode)}`);
   const run = opts.run ?? defaultRun;
 

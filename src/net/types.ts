@@ -39,6 +39,7 @@ export interface BoundSocket {
 export interface UdpStats {
   rxDatagrams: number;
   rxBytes: number;
+  /** Datagrams handed to a socket (a later OS refusal also counts in txErrors). */
   txDatagrams: number;
   txBytes: number;
   /** Sends the OS refused (ENOBUFS, EHOSTUNREACH, …) or that had no socket to leave from. */

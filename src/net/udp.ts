@@ -68,17 +68,17 @@ export class NodeUdpTransport implements UdpTransport {
       this.onError?.(new Error(`NodeUdpTransport.send: no IPv${family} socket bound on ${d.localAddress ?? '*'}:${d.localPort}`));
       return;
     }
-    const len = d.data.length;
-    entry.socket.send(d.data, d.remotePort, d.remoteAddress, (err) => {
-      if (err) {
-        this.counters.txErrors++;
-        this.onError?.(err);
-      } else {
-        this.counters.txDatagrams++;
-        this.counters.txBytes += len;
-      }
-    });
+    // Counted when handed to the socket; refusals come back through one shared callback (no per-packet closure).
+    this.counters.txDatagrams++;
+    this.counters.txBytes += d.data.length;
+    entry.socket.send(d.data, d.remotePort, d.remoteAddress, this.onSent);
   }
+
+  private readonly onSent = (err: Error | null): void => {
+    if (!err) return;
+    this.counters.txErrors++;
+    this.onError?.(err);
+  };
 
   onDatagram(handler: DatagramHandler): void {
     this.handler = handler;

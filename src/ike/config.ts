@@ -70,7 +70,7 @@ export interface IkeConnection {
   readonly encap: boolean;
   /** RFC 7383: announce and use IKE fragmentation. */
   readonly fragmentation: boolean;
-  /** Largest IKE datagram we send before fragmenting (RFC 7383 §2.5.1; default 1280). */
+  /** Largest IP datagram (IP + UDP + IKE) we send before fragmenting, as strongSwan's fragment_size (RFC 7383 §2.5.1; default 1280). */
   readonly fragmentSize: number;
   /** Liveness check after this much inbound silence; 0 disables (default 0, like strongSwan). */
   readonly dpdDelayMs: number;

@@ -14,6 +14,7 @@ import { CookieJar } from './cookies.js';
 import { ExchangeType, HeaderFlag } from './constants.js';
 import { emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
 import { decodeMessage } from './message.js';
+import { checkRules } from './rules.js';
 import { makeSkProtection } from './protection.js';
 import { IkeSa, bytesEqual, hex, type EngineContext } from './ike-sa.js';
 import { handleInitResponse, respondInit, startInitiator } from './exchanges/ike-sa-init.js';
@@ -143,6 +144,8 @@ export class IkeEndpoint {
     const isResponse = (h.flags & HeaderFlag.RESPONSE) !== 0;
     const fromInitiator = (h.flags & HeaderFlag.INITIATOR) !== 0;
     if (h.exchangeType === ExchangeType.IKE_SA_INIT) {
+      // DESIGN rule 3: the payload table before any protocol logic (rules.ts).
+      if (!checkRules(h.exchangeType, isResponse, msg.payloads, undefined).ok) return void this.counters.dropRules++;
       if (!isResponse) {
         if (!fromInitiator || h.spiR.some((x) => x !== 0)) return void this.counters.dropRules++;
         const existing = this.byInit.get(initKey(h.spiI, d.remote.address, d.remote.port));

@@ -170,8 +170,6 @@ export class IkeSa {
   lingerUntilMs: number | undefined;
   /** Raw bytes of the last request we answered, to recognise its retransmits (§2.1). */
   lastRequestRaw: Uint8Array | undefined;
-  /** Inbound SKF reassembly (RFC 7383). */
-  fragmentsIn: unknown;
 
   constructor(
     readonly ctx: EngineContext,
@@ -233,7 +231,18 @@ export class IkeSa {
   private seal(exchangeType: number, messageId: number, response: boolean, inner: readonly Payload[]): Uint8Array[] {
     const c = this.crypto;
     if (!c) throw new Error('IkeSa.seal: no keys yet');
-    return c.protection.seal(this.header(exchangeType, messageId, response), inner, this.fragmentation ? this.conn.fragmentSize : undefined);
+    return c.protection.seal(this.header(exchangeType, messageId, response), inner, this.fragmentation ? this.ikeFragmentSize() : undefined);
+  }
+
+  /**
+   * The largest IKE message (header included) we send unfragmented: `conn.fragmentSize` is the
+   * whole IP datagram, as strongSwan's `fragment_size` (RFC 7383 §2.5.1), so subtract the IP
+   * header (20 / 40), UDP (8) and the RFC 3948 non-ESP marker on port 4500 (4).
+   */
+  ikeFragmentSize(): number {
+    const ip = this.remote.address.includes(':') ? 40 : 20;
+    const marker = this.remote.port === 4500 || this.local.port === 4500 ? 4 : 0;
+    return this.conn.fragmentSize - ip - 8 - marker;
   }
 
   transmitAll(datagrams: readonly Uint8Array[]): void {

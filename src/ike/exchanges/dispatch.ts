@@ -16,6 +16,7 @@ import { handleAuthRequest, handleAuthResponse } from './ike-auth.js';
 import { handleCreateChildRequest, handleCreateChildResponse } from './create-child-sa.js';
 import { handleRekeyIkeResponse } from './rekey-ike.js';
 import { handleInformationalRequest, handleInformationalResponse } from './informational.js';
+import { checkRules } from '../rules.js';
 
 function noteInbound(sa: IkeSa, now: number, d: Datagram): void {
   sa.lastInboundMs = now;
@@ -37,6 +38,8 @@ export function dispatchProtected(sa: IkeSa, now: number, msg: IkeMessage, raw: 
   const isResponse = (h.flags & HeaderFlag.RESPONSE) !== 0;
   const last = msg.payloads[msg.payloads.length - 1];
   if (!last || (last.type !== PayloadType.SK && last.type !== PayloadType.SKF)) return void ctx.counters.dropRules++;
+  // Rule 3, outer part: exactly one SK/SKF for an exchange we know (rules.ts).
+  if (!checkRules(h.exchangeType, isResponse, msg.payloads, undefined).ok) return void ctx.counters.dropRules++;
 
   if (isResponse) {
     const out = sa.queue.outstanding;
@@ -51,6 +54,14 @@ export function dispatchProtected(sa: IkeSa, now: number, msg: IkeMessage, raw: 
     }
     sa.queue.takeResponse(h.messageId);
     noteInbound(sa, now, d);
+    const rules = checkRules(h.exchangeType, true, msg.payloads, r.value);
+    if (!rules.ok) {
+      // An authenticated answer we cannot act on: the exchange failed and the SA state is unknown
+      // to the peer's satisfaction (RFC 7296 §2.21.2), so close the IKE SA.
+      ctx.counters.dropRules++;
+      sa.sendOneShot(ExchangeType.INFORMATIONAL, [{ type: PayloadType.DELETE, critical: false, protocolId: 1, spis: [] }]);
+      return sa.die(now, 'error', rules.error.message);
+    }
     const p = out.context;
     switch (p.kind) {
       case 'ike-auth':
@@ -96,10 +107,18 @@ export function dispatchProtected(sa: IkeSa, now: number, msg: IkeMessage, raw: 
     }
     return;
   }
-  // The payload-per-exchange table (rules.ts) is not wired yet; each handler checks the payloads
-  // it needs and answers INVALID_SYNTAX when they are missing.
   sa.lastRequestRaw = raw.slice();
   noteInbound(sa, now, d);
+  // Rule 3, inner part: which payloads, how many (rules.ts); a violation is answered INVALID_SYNTAX.
+  const rules = checkRules(h.exchangeType, false, msg.payloads, r.value);
+  if (!rules.ok) {
+    ctx.counters.dropRules++;
+    ctx.counters.invalidSyntaxSent++;
+    sa.sendResponse(h.messageId, h.exchangeType, [notify(rules.error.notify ?? 7)]);
+    // A half-open SA whose IKE_AUTH was malformed cannot be used (§2.21.2): leave nothing behind.
+    if (sa.phase.name === 'half-open') sa.die(now, 'error', rules.error.message, false);
+    return;
+  }
   switch (h.exchangeType) {
     case ExchangeType.IKE_AUTH:
       if (sa.phase.name !== 'half-open') return void ctx.counters.dropRules++;

@@ -1,0 +1,189 @@
+/**
+ * IKE establishment benchmark: two in-memory IkeEndpoints (no sockets, no timers) wired back to back.
+ *
+ *   npm run build && node --expose-gc dist/bench/ike.js [--seconds 3] [--memory-n 1000] [--readme bench/README.md]
+ *
+ * 1. Establishments per second on one core (the one Node thread runs both sides), each a full
+ *    IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (4 messages):
+ *      - PSK + X25519 (aes256gcm16-prfsha256-x25519, ESP aes256gcm16)
+ *      - certificates (RSA-2048 leaf ↔ ECDSA P-256 leaf, test PKI) + MODP-2048 (aes256gcm16-prfsha256-modp2048)
+ *    Each establishment is a new IKE SA of a distinct connection; the SAs are kept (as a gateway keeps them).
+ * 2. Heap per established IKE SA with one child: establish N PSK + X25519 SAs, gc, heap delta / N, per
+ *    side (each establishment creates one IKE SA on each endpoint; the figure is the delta / (2N)).
+ * Targets (the issue): ≥ 1,000 PSK + X25519 establishments/s, ≤ 8 KiB per IKE SA with one child. Reported, not asserted.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { nodeCrypto, nodeRandom } from '../src/crypto/node.js';
+import { IkeEndpoint } from '../src/ike/endpoint.js';
+import type { IkeConfigInput, IkeConnectionInput } from '../src/ike/config.js';
+import type { Datagram } from '../src/ike/events.js';
+import { machineInfo, machineLine, replaceSection, type MachineInfo } from './machine.js';
+
+const ADDR_A = '198.18.0.1';
+const ADDR_B = '198.18.0.2';
+const PSK = new TextEncoder().encode('tsipsec bench pre-shared key, 32 bytes or more');
+const PKI = fileURLToPath(new URL('../../test/fixtures/pki/', import.meta.url));
+
+export type IkeBenchCase = 'psk-x25519' | 'cert-modp2048';
+
+function conn(name: string, side: 'a' | 'b', kind: IkeBenchCase): IkeConnectionInput {
+  const child = {
+    name: 'net', localTs: [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'], remoteTs: [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'],
+    espProposals: ['aes256gcm16'],
+  };
+  const base = {
+    name, localAddrs: [side === 'a' ? ADDR_A : ADDR_B], remoteAddrs: [side === 'a' ? ADDR_B : '%any'], children: [child],
+  };
+  if (kind === 'psk-x25519') {
+    return {
+      ...base, proposals: ['aes256gcm16-prfsha256-x25519'],
+      local: { auth: 'psk', id: side === 'a' ? 'a.ipx.test' : 'b.ipx.test', psk: PSK },
+      remote: { auth: 'psk', id: side === 'a' ? 'b.ipx.test' : 'a.ipx.test', psk: PSK },
+    };
+  }
+  // A: RSA-2048 leaf "a.ipx.test"; B: ECDSA P-256 leaf "ec.ipx.test"; both issued by ca-rsa.
+  const file = (f: string) => new Uint8Array(readFileSync(PKI + f));
+  const leaf = side === 'a' ? 'leaf-rsa' : 'leaf-ec';
+  return {
+    ...base, proposals: ['aes256gcm16-prfsha256-modp2048'],
+    local: { auth: 'pubkey', id: side === 'a' ? 'a.ipx.test' : 'ec.ipx.test', certs: [file(`${leaf}.pem`)], privateKey: file(`${leaf}.key`) },
+    remote: { auth: 'pubkey', id: side === 'a' ? 'ec.ipx.test' : 'a.ipx.test', cacerts: [file('ca-rsa.pem')] },
+  };
+}
+
+/** Two endpoints; A has `n` connections (c0…), so each initiate makes a new IKE SA; B answers them all. */
+class BackToBack {
+  readonly a: IkeEndpoint;
+  readonly b: IkeEndpoint;
+  childUpA = 0;
+  childUpB = 0;
+  other = 0;
+  now = 0;
+
+  constructor(kind: IkeBenchCase, n: number) {
+    const limits = { ikeSasPerPeerMax: n + 10, halfOpenMax: n + 10 };
+    const cfgA: IkeConfigInput = { connections: Array.from({ length: n }, (_, i) => conn(`c${i}`, 'a', kind)), limits };
+    const cfgB: IkeConfigInput = { connections: [conn('gw', 'b', kind)], limits };
+    const wallClockMs = () => Date.now();
+    this.a = new IkeEndpoint({ provider: nodeCrypto, rng: nodeRandom, config: cfgA, wallClockMs });
+    this.b = new IkeEndpoint({ provider: nodeCrypto, rng: nodeRandom, config: cfgB, wallClockMs });
+  }
+
+  private static swap(d: Datagram): Datagram {
+    return { data: d.data, local: d.remote, remote: d.local };
+  }
+
+  /** Moves datagrams both ways until both sides are quiet (bounded), counting events. */
+  pump(): void {
+    for (let round = 0; round < 100; round++) {
+      let moved = 0;
+      for (let d = this.a.pollTransmit(); d; d = this.a.pollTransmit()) { this.b.handleDatagram(this.now, BackToBack.swap(d)); moved++; }
+      for (let d = this.b.pollTransmit(); d; d = this.b.pollTransmit()) { this.a.handleDatagram(this.now, BackToBack.swap(d)); moved++; }
+      for (let e = this.a.pollEvent(); e; e = this.a.pollEvent()) if (e.type === 'child-up') this.childUpA++; else if (e.type !== 'ike-up') this.other++;
+      for (let e = this.b.pollEvent(); e; e = this.b.pollEvent()) if (e.type === 'child-up') this.childUpB++; else if (e.type !== 'ike-up') this.other++;
+      if (moved === 0) return;
+    }
+  }
+
+  /** One full establishment of connection c<i>; throws if it did not come up. */
+  establish(i: number): void {
+    const before = this.childUpA;
+    this.a.initiate(this.now, `c${i}`);
+    this.pump();
+    if (this.childUpA !== before + 1 || this.childUpB !== before + 1) {
+      throw new Error(`establishment ${i} failed (A child-up ${this.childUpA}, B ${this.childUpB}, other events ${this.other}, A internal errors ${this.a.internalErrors}: ${this.a.lastInternalError ?? ''}, B: ${this.b.lastInternalError ?? ''})`);
+    }
+  }
+}
+
+export interface IkeRate { kind: IkeBenchCase; establishments: number; seconds: number; perSecond: number; msEach: number; cpuMsEach: number; perCpuSecond: number }
+export interface IkeMemory { n: number; gcAvailable: boolean; heapDeltaBytes: number; bytesPerPair: number; bytesPerIkeSa: number; externalPerIkeSa: number }
+export interface IkeReport { date: string; machine: MachineInfo; rates: IkeRate[]; memory: IkeMemory }
+
+export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000): IkeRate {
+  const warm = new BackToBack(kind, 20);
+  for (let i = 0; i < 20; i++) warm.establish(i);
+  const cap = Math.min(max, kind === 'psk-x25519' ? 5_000 : 1_000);
+  const p = new BackToBack(kind, cap);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let n = 0;
+  while (n < cap && performance.now() - t0 < seconds * 1000) p.establish(n++);
+  const s = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
+  return { kind, establishments: n, seconds: s, perSecond: n / s, msEach: (s * 1000) / n, cpuMsEach: cpuMs / n, perCpuSecond: (n * 1000) / cpuMs };
+}
+
+export function measureMemory(n: number): IkeMemory {
+  const g = (globalThis as { gc?: () => void }).gc;
+  const collect = () => { if (g) for (let i = 0; i < 3; i++) g(); };
+  const p = new BackToBack('psk-x25519', n + 1);
+  p.establish(0); // warm code paths and lazily built tables before the baseline
+  collect();
+  const h0 = process.memoryUsage();
+  for (let i = 1; i <= n; i++) p.establish(i);
+  collect();
+  const h1 = process.memoryUsage();
+  const delta = h1.heapUsed - h0.heapUsed;
+  // Keep the endpoints alive until after the measurement.
+  if (p.childUpA < n + 1) throw new Error('memory bench: not every SA came up');
+  return {
+    n, gcAvailable: g !== undefined, heapDeltaBytes: delta, bytesPerPair: delta / n, bytesPerIkeSa: delta / (2 * n),
+    externalPerIkeSa: (h1.external + h1.arrayBuffers - h0.external - h0.arrayBuffers) / (2 * n),
+  };
+}
+
+export function runIke(opts: { seconds: number; memoryN: number }): IkeReport {
+  const rates = [measureRate('psk-x25519', opts.seconds), measureRate('cert-modp2048', opts.seconds)];
+  const memory = measureMemory(opts.memoryN);
+  return { date: new Date().toISOString(), machine: machineInfo(), rates, memory };
+}
+
+const LABEL: Record<IkeBenchCase, string> = {
+  'psk-x25519': 'PSK + X25519 (aes256gcm16-prfsha256-x25519)',
+  'cert-modp2048': 'RSA-2048 / ECDSA P-256 certificates + MODP-2048 (aes256gcm16-prfsha256-modp2048)',
+};
+
+export function formatIke(r: IkeReport): string {
+  const m = r.memory;
+  return [
+    `Machine: ${machineLine(r.machine)}. Run: \`npm run build && node --expose-gc dist/bench/ike.js\` (${r.date.slice(0, 10)}).`,
+    '',
+    'Two in-memory `IkeEndpoint`s back to back on one thread (no sockets, no timers), node:crypto provider. One establishment = IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (ESP aes256gcm16), both sides\' work; every SA is kept. Target: ≥ 1,000 PSK + X25519 establishments/s on one core.',
+    '',
+    'Wall-clock rate, and the rate per CPU second of this process (the fairer figure on a shared, loaded machine).',
+    '',
+    '| case | establishments | s | per second (wall) | per CPU second | CPU ms each |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...r.rates.map((x) => `| ${LABEL[x.kind]} | ${x.establishments} | ${x.seconds.toFixed(2)} | ${x.perSecond.toFixed(0)} | ${x.perCpuSecond.toFixed(0)} | ${x.cpuMsEach.toFixed(2)} |`),
+    '',
+    `Memory (target ≤ 8 KiB per IKE SA with one child): ${m.n} PSK + X25519 establishments, heap delta ${(m.heapDeltaBytes / 1024).toFixed(0)} KiB${m.gcAvailable ? ' after gc()' : ' (no --expose-gc: includes garbage)'} = ` +
+    `**${(m.bytesPerIkeSa / 1024).toFixed(1)} KiB per IKE SA with one child** (per side; ${(m.bytesPerPair / 1024).toFixed(1)} KiB for both ends of one), plus ${(m.externalPerIkeSa).toFixed(0)} B external/ArrayBuffer.`,
+  ].join('\n');
+}
+
+export async function mainIke(argv: readonly string[]): Promise<number> {
+  let seconds = 3;
+  let memoryN = 1000;
+  let readme: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--seconds') seconds = Number(argv[++i]);
+    else if (argv[i] === '--memory-n') memoryN = Number(argv[++i]);
+    else if (argv[i] === '--readme') readme = argv[++i];
+    else if (argv[i] === '--quick') { seconds = 1; memoryN = 300; }
+  }
+  if (!(seconds > 0 && seconds <= 600)) throw new Error('--seconds must be in (0, 600]');
+  if (!Number.isInteger(memoryN) || memoryN < 1 || memoryN > 100_000) throw new Error('--memory-n must be an integer in 1..100000');
+  const r = runIke({ seconds, memoryN });
+  const md = formatIke(r);
+  process.stdout.write(`\n## IKE\n\n${md}\n`);
+  if (readme) writeFileSync(readme, replaceSection(readFileSync(readme, 'utf8'), 'IKE', md));
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  mainIke(process.argv.slice(2)).then((c) => process.exit(c), (e: Error) => { process.stderr.write(`ike bench: ${e.stack ?? e.message}\n`); process.exit(1); });
+}

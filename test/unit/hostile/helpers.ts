@@ -20,7 +20,7 @@ export function hexToBytes(h: string): Uint8Array {
   return Uint8Array.from(Buffer.from(h, 'hex'));
 }
 
-export function notifyPayload(notifyType: number, data = new Uint8Array(0)): Payload {
+export function notifyPayload(notifyType: number, data: Uint8Array = new Uint8Array(0)): Payload {
   return { type: 41, critical: false, protocolId: 0, spi: new Uint8Array(0), notifyType, data };
 }
 

@@ -28,7 +28,7 @@ import type { IkeChildConfig, IkeConnection } from '../config.js';
 import type { Addr, Datagram } from '../events.js';
 import { parseIp } from '../traffic-selectors.js';
 import type { CookieJar } from '../cookies.js';
-import { startIkeAuth } from './ike-auth.js';
+import { notifyText, startIkeAuth } from './ike-auth.js';
 import {
   ExchangeType,
   IkeSa,
@@ -171,7 +171,7 @@ export function handleInitResponse(sa: IkeSa, now: number, msg: IkeMessage, raw:
   if (err !== undefined) {
     // NO_PROPOSAL_CHOSEN (or another error) for our pending request: give up (§2.21.1).
     sa.queue.takeResponse(msg.header.messageId);
-    sa.die(now, err === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'error', `peer answered IKE_SA_INIT with notify ${err}`);
+    sa.die(now, err === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'error', `peer answered IKE_SA_INIT with ${notifyText(err)}`);
     return;
   }
   const saP = findPayload(payloads, PayloadType.SA);

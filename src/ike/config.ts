@@ -26,6 +26,12 @@ export interface IkeLocalAuth {
   readonly certs?: readonly Uint8Array[];
   /** Our private key (PEM or DER). */
   readonly privateKey?: Uint8Array;
+  /**
+   * RSA signature padding for AUTH method 14 (RFC 7427): 'pkcs1' (PKCS#1 v1.5 SHA-256, the default,
+   * as strongSwan 5.9 and libreswan 4 send) or 'pss' (RSASSA-PSS SHA-256, swanctl `auth = rsa/pss`).
+   * EC and Ed25519 keys always use ECDSA / Ed25519.
+   */
+  readonly rsaPadding?: 'pkcs1' | 'pss';
 }
 
 export interface IkeRemoteAuth {

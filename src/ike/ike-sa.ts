@@ -156,6 +156,8 @@ export class IkeSa {
   natRemote = false;
   /** The peer announced IKEV2_FRAGMENTATION_SUPPORTED and we allow it (RFC 7383 §2.3). */
   fragmentation = false;
+  /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4), if it sent the notify. */
+  peerHashIds: readonly number[] | undefined;
   lastInboundMs: number;
   rekeyAtMs: number | undefined;
   expireAtMs: number | undefined;

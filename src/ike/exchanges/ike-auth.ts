@@ -13,20 +13,43 @@
  * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), <SignedOctets>) (method 2) or a signature over
  * <SignedOctets> (method 14): RealMessage | peer's nonce | prf(SK_px, RestOfIDPayload).
  */
-import type { Certificate } from '../../crypto/types.js';
+import type { Certificate, SignatureScheme, SigningKey } from '../../crypto/types.js';
 import { certMatchesId, certReqData, validateChain } from '../auth/certs.js';
 import { pskAuth, verifyPskAuth } from '../auth/psk.js';
-import { defaultSchemeFor, signAuth, verifyAuth } from '../auth/signature.js';
+import { DEFAULT_SIGNATURE_HASH_ALGORITHMS, HashAlgorithmId, defaultSchemeFor, signAuth, verifyAuth } from '../auth/signature.js';
 import { idPayloadBody, signedOctets } from '../auth/signed-octets.js';
 import type { IkeConnection } from '../config.js';
 import { formatIdentity, identityMatches, parseIdentity, type Identity } from '../identity.js';
-import { AuthMethod, PayloadType, type IdPayload, type Payload } from '../payloads/types.js';
+import { AuthMethod, IdType, PayloadType, type IdPayload, type Payload } from '../payloads/types.js';
 import { buildChildOffer, checkChildAnswer, makeChild, offerPayloads, selectChild, answerPayloads } from './child-negotiation.js';
 import { kick, scheduleIke } from './tasks.js';
 import { ExchangeType, IkeSa, NotifyType, findNotify, findPayload, findPayloads, firstError, notify, type Pending } from '../ike-sa.js';
 
-function localIdentity(conn: IkeConnection, localAddress: string): Identity {
-  return parseIdentity(conn.local.id === '' ? localAddress : conn.local.id);
+/**
+ * Our IDi/IDr: the configured id; without one, the certificate's subject DN (ID_DER_ASN1_DN, as
+ * strongSwan does) for pubkey, else the local IP address.
+ */
+function localIdentity(sa: IkeSa, conn: IkeConnection, localAddress: string): Identity {
+  if (conn.local.id !== '') return parseIdentity(conn.local.id);
+  if (conn.local.auth === 'pubkey') {
+    const leaf = parseCerts(sa, conn.local.certs?.slice(0, 1))[0];
+    if (leaf) return { idType: IdType.DER_ASN1_DN, data: leaf.subjectDer };
+  }
+  return parseIdentity(localAddress);
+}
+
+/**
+ * The signature scheme for our AUTH (RFC 7427): RSA PKCS#1 v1.5 (or PSS when configured), ECDSA
+ * with the curve's hash, Ed25519; with SHA-256 unless the peer's SIGNATURE_HASH_ALGORITHMS lacks
+ * it, then the first of SHA-384/512 it announced.
+ */
+export function chooseScheme(key: SigningKey, padding: 'pkcs1' | 'pss' | undefined, peerHashIds: readonly number[] | undefined): SignatureScheme {
+  const base = defaultSchemeFor(key);
+  if (base.kind !== 'rsa-pkcs1') return base;
+  const hashes = [['sha256', HashAlgorithmId.SHA2_256], ['sha384', HashAlgorithmId.SHA2_384], ['sha512', HashAlgorithmId.SHA2_512]] as const;
+  const pick = hashes.find(([, id]) => peerHashIds === undefined || peerHashIds.includes(id)) ?? hashes[0];
+  const hash = pick[0];
+  return padding === 'pss' ? { kind: 'rsa-pss', hash, saltLength: hash === 'sha256' ? 32 : hash === 'sha384' ? 48 : 64 } : { kind: 'rsa-pkcs1', hash };
 }
 
 function parseCerts(sa: IkeSa, list: readonly Uint8Array[] | undefined): Certificate[] {
@@ -58,7 +81,7 @@ function makeAuth(sa: IkeSa, conn: IkeConnection, octets: Uint8Array): Payload {
     return { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa.ctx.provider, prf, psk, octets) };
   }
   const key = sa.ctx.provider.loadPrivateKey(conn.local.privateKey!);
-  const a = signAuth(sa.ctx.provider, key, defaultSchemeFor(key), octets);
+  const a = signAuth(sa.ctx.provider, key, chooseScheme(key, conn.local.rsaPadding, sa.peerHashIds), octets);
   return { type: PayloadType.AUTH, critical: false, method: a.method, data: a.data };
 }
 
@@ -83,7 +106,8 @@ function verifyPeer(sa: IkeSa, now: number, conn: IkeConnection, id: IdPayload, 
     const chain = validateChain(provider, leaf, inter, parseCerts(sa, conn.remote.cacerts), sa.ctx.wallClockMs(now));
     if (!chain.ok) return chain.reason;
     if (!certMatchesId(leaf, id.idType, id.data)) return `identity ${formatIdentity(id.idType, id.data)} not in certificate`;
-    return verifyAuth(provider, leaf, auth.method, auth.data, octets, { rsaSha1Method1: false }) ? undefined : 'signature does not verify';
+    // RFC 7427 §4: method 14 only with a hash we announced in SIGNATURE_HASH_ALGORITHMS.
+    return verifyAuth(provider, leaf, auth.method, auth.data, octets, { rsaSha1Method1: false, hashIds: DEFAULT_SIGNATURE_HASH_ALGORITHMS }) ? undefined : 'signature does not verify';
   } catch {
     return 'AUTH verification failed';
   }
@@ -96,7 +120,7 @@ export function startIkeAuth(sa: IkeSa, now: number): void {
   const p = sa.phase;
   if (p.name !== 'auth-sent') return;
   const { conn } = sa;
-  const id = localIdentity(conn, sa.local.address);
+  const id = localIdentity(sa, conn, sa.local.address);
   const idBody = idPayloadBody(id.idType, id.data);
   const octets = signedOctets(sa.ctx.provider, p.crypto.algs.prf!, p.initRequest, p.nonceR, p.crypto.keys.skPi, idBody);
   const child = sa.initialChildren.shift() ?? conn.children[0];
@@ -205,7 +229,7 @@ export function handleAuthRequest(sa: IkeSa, now: number, messageId: number, inn
   }
   sa.conn = conn;
   sa.remoteId = formatIdentity(idi.idType, idi.data);
-  const id = localIdentity(conn, sa.local.address);
+  const id = localIdentity(sa, conn, sa.local.address);
   sa.localId = formatIdentity(id.idType, id.data);
   const octets = signedOctets(sa.ctx.provider, p.crypto.algs.prf!, p.initResponse[0], p.nonceI, p.crypto.keys.skPr, idPayloadBody(id.idType, id.data));
   const out: Payload[] = [{ type: PayloadType.IDr, critical: false, idType: id.idType, data: id.data }, ...certPayloads(sa, conn), makeAuth(sa, conn, octets)];

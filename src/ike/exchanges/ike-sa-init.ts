@@ -22,7 +22,7 @@ import { natdHash, natdMatches } from '../nat-detection.js';
 import { encodeMessage, type IkeMessage } from '../message.js';
 import { HeaderFlag } from '../constants.js';
 import { PayloadType, type Payload, type Proposal } from '../payloads/types.js';
-import { DEFAULT_SIGNATURE_HASH_ALGORITHMS, encodeSignatureHashAlgorithms } from '../auth/signature.js';
+import { DEFAULT_SIGNATURE_HASH_ALGORITHMS, decodeSignatureHashAlgorithms, encodeSignatureHashAlgorithms } from '../auth/signature.js';
 import { certReqData } from '../auth/certs.js';
 import type { IkeChildConfig, IkeConnection } from '../config.js';
 import type { Addr, Datagram } from '../events.js';
@@ -75,6 +75,12 @@ function detectNat(ctx: EngineContext, payloads: readonly Payload[], spiI: Uint8
   const natRemote = !srcs.some((s) => natdMatches(ctx.provider, s.data, spiI, spiR, addrBytes(d.remote), d.remote.port));
   const natLocal = !natdMatches(ctx.provider, dst.data, spiI, spiR, addrBytes(d.local), d.local.port);
   return [natLocal, natRemote];
+}
+
+/** The hash ids of the peer's N(SIGNATURE_HASH_ALGORITHMS), RFC 7427 §4; undefined without one. */
+function peerHashIds(payloads: readonly Payload[]): number[] | undefined {
+  const n = findNotify(payloads, NotifyType.SIGNATURE_HASH_ALGORITHMS);
+  return n ? decodeSignatureHashAlgorithms(n.data) : undefined;
 }
 
 // ---- initiator ----------------------------------------------------------------------------------
@@ -198,6 +204,7 @@ export function handleInitResponse(sa: IkeSa, now: number, msg: IkeMessage, raw:
   const nat = detectNat(ctx, payloads, sa.spiI, sa.spiR, d);
   if (nat) [sa.natLocal, sa.natRemote] = nat;
   sa.fragmentation = sa.conn.fragmentation && findNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
+  sa.peerHashIds = peerHashIds(payloads);
   sa.lastInboundMs = now;
   // RFC 7296 §2.23: after a NAT is detected (or forced), continue on port 4500.
   if (sa.encap || sa.natLocal || sa.natRemote) sa.floatTo4500();
@@ -320,6 +327,7 @@ export function respondInit(ctx: EngineContext, deps: InitResponderDeps, now: nu
   const nat = detectNat(ctx, payloads, spiI, new Uint8Array(8), d);
   if (nat) [sa.natLocal, sa.natRemote] = nat;
   sa.fragmentation = conn.fragmentation && peerFrag;
+  sa.peerHashIds = peerHashIds(payloads);
   sa.lastRequestRaw = raw.slice();
   sa.queue.recordResponse(0, [response]);
   ctx.counters.halfOpen++;

@@ -29,6 +29,8 @@ import { ExchangeType, HeaderFlag } from '../src/ike/constants.js';
 import type { IkeCounters, IkeEvent } from '../src/ike/events.js';
 import type { IkeEndpoint } from '../src/ike/endpoint.js';
 import { decodeMessage, decodePayloadChain, encodeMessage, type IkeMessage } from '../src/ike/message.js';
+import type { Payload } from '../src/ike/payloads/types.js';
+import { innerSeeds, runInner } from './inner.js';
 import { IpPeek, peekIp } from '../src/wire/ip.js';
 import { espFixture, freshSad, ikeSession, listRepoFiles, readRepoFile, toHex } from './fixtures.js';
 import { concat } from './mutate.js';
@@ -129,10 +131,19 @@ function isResponse(d: Uint8Array): boolean {
  * messages that authenticate it (`required`): no IKE SA is established from garbage.
  */
 function runEndpoint(t: string, side: 'i' | 'r', input: Uint8Array, required: readonly string[]): void {
+  const events = watchEndpoint(t, (onStep) => replay(side, input, onStep));
+  if (events.some((e) => e.type === 'ike-up')) {
+    const present = new Set(decodeRecords(input).filter((r) => r.kind === RecordKind.datagram).map((r) => toHex(r.body)));
+    for (const need of required) check(t, present.has(need), 'ike-up without the authenticating messages of the recorded session in the input');
+  }
+}
+
+/** Drives an endpoint through `drive`, checking the per-step invariants; returns its events. */
+function watchEndpoint(t: string, drive: (onStep: (ep: IkeEndpoint) => void) => IkeEndpoint | undefined): IkeEvent[] {
   let prev = new Map<string, number>();
   const events: IkeEvent[] = [];
   let step = 0;
-  const ep: IkeEndpoint = replay(side, input, (e) => {
+  const ep = drive((e) => {
     step++;
     for (let d = e.pollTransmit(); d; d = e.pollTransmit()) check(t, d.data.length > 0 && d.data.length <= 65535, `step ${step}: transmitted ${d.data.length} bytes`);
     for (let ev = e.pollEvent(); ev; ev = e.pollEvent()) events.push(ev);
@@ -142,11 +153,9 @@ function runEndpoint(t: string, side: 'i' | 'r', input: Uint8Array, required: re
     prev = now;
     check(t, e.counters.halfOpen >= 0 && e.counters.halfOpen <= FUZZ_LIMITS.halfOpenMax, `step ${step}: halfOpen ${e.counters.halfOpen} outside 0..${FUZZ_LIMITS.halfOpenMax}`);
   });
+  check(t, ep !== undefined, 'no endpoint (fixture setup failed)');
   check(t, ep.status().length <= FUZZ_LIMITS.halfOpenMax + 8, `${ep.status().length} IKE SAs after one input`);
-  if (events.some((e) => e.type === 'ike-up')) {
-    const present = new Set(decodeRecords(input).filter((r) => r.kind === RecordKind.datagram).map((r) => toHex(r.body)));
-    for (const need of required) check(t, present.has(need), 'ike-up without the authenticating messages of the recorded session in the input');
-  }
+  return events;
 }
 
 /** The peer's IKE_SA_INIT and IKE_AUTH messages of the recorded session (requests or responses). */
@@ -193,6 +202,46 @@ const ikeEndpointInitiator: FuzzTarget = {
   seeds: () => endpointSeeds(ikeSession().toI),
   run(input) {
     runEndpoint('ike-endpoint-initiator', 'i', input, authenticating(ikeSession().sentByR, true));
+  },
+};
+
+/** AUTH and IDi payload bodies (hex) of the recorded IKE_AUTH request. */
+let recordedAuth: { auth: string; idi: string } | undefined;
+
+function payloadHex(chain: readonly Payload[], type: number): string[] {
+  return chain.filter((p) => p.type === type).map((p) => toHex('data' in p ? p.data : new Uint8Array(0)));
+}
+
+function authOf(records: readonly SessionRecord[]): { auth: string[]; idi: string[] } {
+  const auth: string[] = [];
+  const idi: string[] = [];
+  for (const r of records) {
+    if (r.kind !== RecordKind.datagram || r.body.length < 2) continue;
+    const c = decodePayloadChain(r.body[1]!, r.body.subarray(2));
+    if (!c.ok) continue;
+    auth.push(...payloadHex(c.value, 39));
+    idi.push(...payloadHex(c.value, 35));
+  }
+  return { auth, idi };
+}
+
+const ikeResponderInner: FuzzTarget = {
+  name: 'ike-responder-inner',
+  description: 'IkeEndpoint responder fed fuzzed payload chains sealed with the real SK keys (authenticated-peer logic)',
+  seeds: () => innerSeeds(ikeSession()),
+  run(input) {
+    const t = 'ike-responder-inner';
+    if (!recordedAuth) {
+      const seed = innerSeeds(ikeSession())[0]!;
+      const a = authOf(decodeRecords(seed));
+      recordedAuth = { auth: a.auth[0]!, idi: a.idi[0]! };
+    }
+    const events = watchEndpoint(t, (onStep) => runInner(ikeSession(), input, onStep));
+    if (events.some((e) => e.type === 'ike-up')) {
+      // PSK authentication cannot be bypassed: an IKE SA comes up only with the recorded IDi and AUTH.
+      const a = authOf(decodeRecords(input));
+      check(t, a.auth.includes(recordedAuth.auth) && a.idi.includes(recordedAuth.idi), 'ike-up without the authentic IDi and AUTH');
+    }
   },
 };
 
@@ -539,7 +588,7 @@ const pcap: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [ikeDecode, ikeEndpointResponder, ikeEndpointInitiator, espOpenTarget, nattClassify, ipPeek, swanctlParse, x509, pcap];
+export const TARGETS: readonly FuzzTarget[] = [ikeDecode, ikeEndpointResponder, ikeEndpointInitiator, ikeResponderInner, espOpenTarget, nattClassify, ipPeek, swanctlParse, x509, pcap];
 
 export function findTarget(name: string): FuzzTarget | undefined {
   return TARGETS.find((t) => t.name === name);

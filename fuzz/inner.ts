@@ -1,0 +1,125 @@
+/**
+ * The `ike-responder-inner` target: fuzzing the responder's protocol logic *behind* the SK
+ * integrity check, i.e. what an authenticated-but-hostile (or buggy) peer can send.
+ *
+ * Mutated SK messages never pass the ICV, so the `ike-endpoint-*` targets stop at "dropIcv". Here
+ * each record's payload chain is sealed with the initiator's real SK_ei/SK_ai: a fresh responder
+ * is given the recorded IKE_SA_INIT request, the IKE SA keys it derived are read from its half-open
+ * SA (engine internals, cast below: this file must follow `IkeEndpoint`'s private `sas` map), and a
+ * twin `MessageProtection` for the initiator direction seals the fuzzed plaintext.
+ *
+ * Input: records as in session.ts. A datagram record's body is
+ *   selector (1 byte) ‖ first payload type (1 byte) ‖ inner payload chain
+ * selector bits 0-1: exchange (IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, IKE_AUTH), bit 2: the R
+ * (response) flag, bits 3-7: Message ID. A chain that does not decode is sent as an empty SK.
+ */
+import { nodeCrypto } from '../src/crypto/node.js';
+import { seededRandom } from '../src/crypto/seeded-random.js';
+import type { IkeEndpoint } from '../src/ike/endpoint.js';
+import type { IkeSa } from '../src/ike/ike-sa.js';
+import { decodeMessage, decodePayloadChain, encodePayloadChain } from '../src/ike/message.js';
+import { makeSkProtection, type MessageProtection } from '../src/ike/protection.js';
+import { concat } from './mutate.js';
+import { ADDR_I, ADDR_R, decodeRecords, encodeRecords, newEndpoint, RecordKind, runCommand, type SessionRecord } from './session.js';
+import type { Session } from './session.js';
+
+const EXCHANGES = [35, 36, 37, 35] as const;
+const FLAG_INITIATOR = 0x08;
+const FLAG_RESPONSE = 0x20;
+
+/** The responder's IKE SAs (private in IkeEndpoint). */
+function sasOf(ep: IkeEndpoint): IkeSa[] {
+  const m = (ep as unknown as { sas: Map<string, IkeSa> }).sas;
+  return m instanceof Map ? [...new Set(m.values())] : [];
+}
+
+export interface InnerSetup {
+  readonly ep: IkeEndpoint;
+  readonly spiI: Uint8Array;
+  readonly spiR: Uint8Array;
+  /** Seals as the initiator of the IKE SA (SK_ei / SK_ai). */
+  readonly seal: MessageProtection;
+}
+
+/** A fresh responder that has answered the recorded IKE_SA_INIT, plus the initiator's sealing keys. */
+export function innerSetup(session: Session): InnerSetup | undefined {
+  const ep = newEndpoint('r');
+  const init = session.toR.find((r) => r.kind === RecordKind.datagram);
+  if (!init) return undefined;
+  ep.handleDatagram(1, { data: init.body, local: ADDR_R, remote: ADDR_I });
+  while (ep.pollTransmit());
+  const sa = sasOf(ep)[0];
+  const c = sa?.crypto;
+  if (!sa || !c) return undefined;
+  return { ep, spiI: sa.spiI, spiR: sa.spiR, seal: makeSkProtection(nodeCrypto, seededRandom(99), c.algs, c.keys, true) };
+}
+
+/**
+ * Seeds: the plaintext chains of the initiator's protected messages under the first IKE SA
+ * (IKE_AUTH, CREATE_CHILD_SA rekey, INFORMATIONAL, the IKE rekey request), opened with the
+ * responder's keys while replaying the recorded session.
+ */
+export function innerSeeds(session: Session): Uint8Array[] {
+  const setup = innerSetup(session);
+  if (!setup) return [];
+  const opener = (() => {
+    const sa = sasOf(setup.ep)[0]!;
+    return sa.crypto!.protection;
+  })();
+  const records: SessionRecord[] = [];
+  for (const r of session.toR) {
+    if (r.kind !== RecordKind.datagram) continue;
+    const m = decodeMessage(r.body);
+    if (!m.ok || m.value.header.exchangeType === 34) continue;
+    const h = m.value.header;
+    if (h.spiR.some((x, i) => x !== setup.spiR[i])) continue; // a later IKE SA (after the rekey)
+    const opened = opener.open(r.body, m.value);
+    if (opened === 'incomplete' || !opened.ok) continue;
+    const chain = encodePayloadChain(opened.value);
+    const ex = EXCHANGES.indexOf(h.exchangeType as 35 | 36 | 37);
+    const selector = (ex < 0 ? 0 : ex) | ((h.flags & FLAG_RESPONSE) !== 0 ? 4 : 0) | ((h.messageId & 31) << 3);
+    records.push({ kind: RecordKind.datagram, body: concat(Uint8Array.of(selector, chain.firstType), chain.bytes) });
+  }
+  const seeds = [encodeRecords(records)];
+  for (let n = 1; n < records.length; n++) seeds.push(encodeRecords(records.slice(0, n)));
+  return seeds;
+}
+
+/** Feeds the records (sealed) to a fresh responder; `onStep` runs after each. */
+export function runInner(session: Session, input: Uint8Array, onStep: (ep: IkeEndpoint) => void): IkeEndpoint | undefined {
+  const setup = innerSetup(session);
+  if (!setup) return undefined;
+  const { ep } = setup;
+  let now = 1;
+  for (const r of decodeRecords(input)) {
+    now++;
+    if (r.kind === RecordKind.command) runCommand(ep, now, r.body[0] ?? 0);
+    else if (r.kind === RecordKind.time) {
+      now += (r.steps ?? 0) * 50;
+      const t = ep.nextTimeout();
+      if (t !== undefined && t <= now) ep.handleTimeout(now);
+    } else {
+      const sel = r.body[0] ?? 0;
+      const chain = r.body.length >= 2 ? decodePayloadChain(r.body[1]!, r.body.subarray(2)) : undefined;
+      const inner = chain?.ok ? chain.value : [];
+      const header = {
+        spiI: setup.spiI,
+        spiR: setup.spiR,
+        majorVersion: 2,
+        minorVersion: 0,
+        exchangeType: EXCHANGES[sel & 3]!,
+        flags: FLAG_INITIATOR | (sel & 4 ? FLAG_RESPONSE : 0),
+        messageId: sel >>> 3,
+      };
+      let datagrams: Uint8Array[];
+      try {
+        datagrams = setup.seal.seal(header, inner, undefined);
+      } catch {
+        continue; // the fuzzer's payloads may not be encodable (e.g. over 64 KiB): not the engine's input
+      }
+      for (const data of datagrams) ep.handleDatagram(now, { data, local: ADDR_R, remote: ADDR_I });
+    }
+    onStep(ep);
+  }
+  return ep;
+}

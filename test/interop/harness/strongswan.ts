@@ -96,4 +96,18 @@ swanctl { socket = ${this.vici} }
   log(): string { try { return readFileSync(this.logFile, 'utf8'); } catch { return ''; } }
 
   async stop(): Promise<void> { await killPid(this.child); this.child = undefined; }
+
+  /** Kills charon without letting it send Deletes (SIGKILL): the peer only learns of it by DPD. */
+  async kill(): Promise<void> { await killPid(this.child, 'SIGKILL'); this.child = undefined; }
+
+  /** swanctl --list-sas, parsed to the IKE SA lines ("ipx: #1, ESTABLISHED, ...") and child lines. */
+  async sas(): Promise<{ ike: string[]; children: string[]; text: string }> {
+    const text = await this.listSas();
+    const lines = text.split('\n');
+    return {
+      ike: lines.filter((l) => /^\S+: #\d+, /.test(l)),
+      children: lines.filter((l) => /^\s+\S+: #\d+, reqid/.test(l)),
+      text,
+    };
+  }
 }

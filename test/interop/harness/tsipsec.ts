@@ -11,6 +11,8 @@ export const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'src', 'c
 export class TsipsecProc {
   private child: ChildProcess | undefined;
   private out = '';
+  /** Extra environment for `tsipsec up` (e.g. STRONGSWAN_CONF for the retransmit schedule). */
+  env: Record<string, string> = {};
   readonly socket: string;
   readonly keys: string;
   constructor(readonly ns: string, readonly dir: string, readonly swanctlConf: string, readonly files: Record<string, string | Uint8Array> = {}) {
@@ -24,7 +26,7 @@ export class TsipsecProc {
     writeFileSync(join(this.dir, 'swanctl.conf'), this.swanctlConf, { mode: 0o600 });
     for (const [rel, content] of Object.entries(this.files)) writeFileSync(join(this.dir, rel), content);
     this.child = spawnLogged('ip', ['netns', 'exec', this.ns, process.execPath, CLI, 'up', '--config', join(this.dir, 'swanctl.conf'),
-      '--socket', this.socket, '--keylog', this.keys, '--tun', 'tsipx%d', '--log-level', 'debug']);
+      '--socket', this.socket, '--keylog', this.keys, '--tun', 'tsipx%d', '--log-level', 'debug'], { ...process.env, ...this.env });
     this.child.stdout?.on('data', (d: Buffer) => { this.out = (this.out + d.toString()).slice(-200_000); });
     this.child.stderr?.on('data', (d: Buffer) => { this.out = (this.out + d.toString()).slice(-200_000); });
     await waitFor('tsipsec control socket', async () => {

@@ -1,0 +1,97 @@
+/**
+ * The interop matrix: every scenario run appends one JSON line (scenario × direction → pass/fail,
+ * seconds, notes such as lost packets) to test/interop/results/results.jsonl, tagged with the id of
+ * the vitest run, so files running in parallel workers all land in one table.
+ * `node scripts/interop-report.mjs` prints the table of the latest run and writes
+ * test/interop/results/latest.md; each file's afterAll (`finishMatrix`) refreshes latest.md and prints
+ * its own rows.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { it } from 'vitest';
+
+export const RESULTS_DIR = join(import.meta.dirname, '..', 'results');
+export const RESULTS_FILE = join(RESULTS_DIR, 'results.jsonl');
+export const REPORT_SCRIPT = join(import.meta.dirname, '..', '..', '..', 'scripts', 'interop-report.mjs');
+
+export interface MatrixRow {
+  run: string;
+  file: string;
+  scenario: string;
+  direction: string;
+  ok: boolean;
+  seconds: number;
+  notes: string[];
+  error?: string;
+  at: string;
+}
+
+/**
+ * One id per `vitest run`: workers are forks of the vitest main process, so its pid plus its start
+ * time (/proc/<pid>/stat field 22) names the run. TSIPSEC_INTEROP_RUN overrides it.
+ */
+export function runId(): string {
+  if (process.env.TSIPSEC_INTEROP_RUN) return process.env.TSIPSEC_INTEROP_RUN;
+  const ppid = process.ppid;
+  try {
+    const stat = readFileSync(`/proc/${ppid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${ppid}-${fields[19]}`; // field 22 overall = index 19 after "pid (comm)"
+  } catch {
+    return `${ppid}`;
+  }
+}
+
+export interface ScenarioContext {
+  /** Adds a note to this row of the matrix (e.g. "lost 0/500"). */
+  note(text: string): void;
+}
+
+export interface Matrix {
+  /** Declares a vitest test that is also a matrix cell. */
+  cell(scenario: string, direction: string, fn: (ctx: ScenarioContext) => Promise<void>, timeoutMs: number): void;
+  /** Call from afterAll: records unfinished cells as failed, prints this file's rows, refreshes latest.md. */
+  finish(): Promise<void>;
+}
+
+export function matrix(file: string): Matrix {
+  const run = runId();
+  const rows: MatrixRow[] = [];
+  const started = new Map<string, { scenario: string; direction: string; t0: number; notes: string[] }>();
+  const record = (r: MatrixRow): void => {
+    rows.push(r);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    appendFileSync(RESULTS_FILE, JSON.stringify(r) + '\n');
+  };
+  return {
+    cell(scenario, direction, fn, timeoutMs) {
+      it(`${scenario} (${direction})`, async () => {
+        const key = `${scenario}\u0000${direction}`;
+        const s = { scenario, direction, t0: Date.now(), notes: [] as string[] };
+        started.set(key, s);
+        let error: string | undefined;
+        try {
+          await fn({ note: (t) => s.notes.push(t) });
+        } catch (e) {
+          error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200);
+          throw e;
+        } finally {
+          started.delete(key);
+          record({ run, file, scenario, direction, ok: error === undefined, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error, at: new Date().toISOString() });
+        }
+      }, timeoutMs);
+    },
+    async finish() {
+      for (const s of started.values()) {
+        record({ run, file, scenario: s.scenario, direction: s.direction, ok: false, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error: 'did not finish (timeout)', at: new Date().toISOString() });
+      }
+      started.clear();
+      const lines = rows.map((r) => `  ${r.ok ? 'pass' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.scenario} (${r.direction})${r.notes.length ? `  [${r.notes.join('; ')}]` : ''}${r.error ? `  ${r.error}` : ''}`);
+      console.log(`interop matrix, ${file}:\n${lines.join('\n')}`);
+      await new Promise<void>((resolve) => {
+        execFile(process.execPath, [REPORT_SCRIPT, '--run', run, '--quiet'], { timeout: 10_000 }, () => resolve());
+      });
+    },
+  };
+}

@@ -35,6 +35,16 @@ function findPsk(cfg: TsipsecConfig, localId: string | undefined, remoteId: stri
   return best?.secret;
 }
 
+function uniqueBytes(list: readonly Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return list.filter((b) => {
+    const k = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 function mapChild(ch: ChildConfig, errors: string[], warnings: string[]): IkeChildConfigInput | undefined {
   if (ch.mode !== 'tunnel' && ch.mode !== 'transport') {
     errors.push(`${where(ch)}: children.${ch.name}.mode: "${ch.mode}" is not supported by tsipsec (tunnel or transport)`);
@@ -110,10 +120,14 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
       auth: localAuth, id: local.id ?? '', psk: localAuth === 'psk' ? psk : undefined,
       certs: localAuth === 'pubkey' ? [...local.certData, ...(local.certData.length ? [] : cfg.certificates.map((f) => f.data))] : undefined,
       privateKey,
+      // swanctl `auth = rsa/pss` (or `pubkey`/`rsa` with ike:rsa/pss) asks for RSASSA-PSS AUTH signatures (RFC 7427).
+      ...(local.auth === 'rsa/pss' ? { rsaPadding: 'pss' as const } : {}),
     },
     remote: {
       auth: remoteAuth, id: remote.id ?? '%any', psk: remoteAuth === 'psk' ? psk : undefined,
-      cacerts: remoteAuth === 'pubkey' ? [...remote.cacertData, ...cfg.trustAnchors.map((f) => f.data)] : undefined,
+      // cacerts named in the section and the x509ca/ directory usually hold the same file: list each CA
+      // once, or every CERTREQ names it twice.
+      cacerts: remoteAuth === 'pubkey' ? uniqueBytes([...remote.cacertData, ...cfg.trustAnchors.map((f) => f.data)]) : undefined,
     },
     children,
   };

@@ -6,6 +6,8 @@
  * burst of ESP is not dropped while the event loop is busy sealing.
  */
 import dgram from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import {
   addressFamily, emptyUdpStats, type BoundSocket, type Datagram, type DatagramHandler, type UdpBindOptions,
   type UdpStats, type UdpTransport,
@@ -100,7 +102,9 @@ export class NodeUdpTransport implements UdpTransport {
 
   private open(address: string, requestedPort: number): Promise<Entry> {
     const family = addressFamily(address);
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: family === 6 });
+    // Every send names an IP literal: resolve it synchronously instead of dns.lookup's process.nextTick
+    // round per datagram (dgram looks up the address of every send on an unconnected socket).
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: family === 6, lookup: literalLookup });
     return new Promise<Entry>((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
@@ -137,6 +141,16 @@ export class NodeUdpTransport implements UdpTransport {
         throw err;
       });
   }
+}
+
+/** dgram's `lookup` (Node 20 passes the family number as `options`, which dns.lookup also accepts) for IP literals: answers synchronously; anything else goes to dns.lookup. */
+function literalLookup(hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const f = isIP(hostname);
+  if (f !== 0) {
+    callback(null, hostname, f);
+    return;
+  }
+  dnsLookup(hostname, options, callback);
 }
 
 function closeSocket(socket: dgram.Socket): Promise<void> {

@@ -28,6 +28,13 @@ export const TUN_DROP_NAMES = ['malformed', 'noPolicy', 'sealFailed', 'tooBig'] 
 const HEADROOM = 64;
 const MAX_PACKET = 65535;
 const TAILROOM = 300;
+/**
+ * Outbound packets are sealed in place in a slab and handed out as views (no per-packet ArrayBuffer,
+ * no second copy). A slab is never reused: a full one is dropped and a fresh one taken, so a view
+ * queued in a socket stays valid however long the send takes.
+ */
+const SLAB_BYTES = 1 << 20;
+const SLOT_MAX = HEADROOM + MAX_PACKET + TAILROOM;
 
 /** One installed child SA pair. */
 export interface InstalledChild {
@@ -44,7 +51,7 @@ export interface InstalledChild {
 }
 
 export interface OutboundPacket {
-  /** The ESP packet (SPI first); a fresh copy the caller may hand to a socket. */
+  /** The ESP packet (SPI first): a view into a slab that is never rewritten, so the caller may keep it or queue it in a socket. */
   readonly data: Uint8Array;
   readonly local: Addr;
   readonly remote: Addr;
@@ -90,7 +97,8 @@ export class DataPath {
   private readonly bySpiIn = new Map<number, InstalledChild>();
   private readonly peek = new IpPeek();
   private readonly opened = new OpenResult();
-  private readonly work = new Uint8Array(HEADROOM + MAX_PACKET + TAILROOM);
+  private slab = new Uint8Array(SLAB_BYTES);
+  private slabOff = 0;
 
   constructor(private readonly provider: CryptoProvider, private readonly rng: RandomSource) {}
 
@@ -167,12 +175,17 @@ export class DataPath {
       return null;
     }
     const sa = child.outSa;
-    const buf = this.work;
-    const start = HEADROOM;
+    const need = HEADROOM + p.totalLength + TAILROOM;
+    if (this.slabOff + need > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, SLOT_MAX));
+      this.slabOff = 0;
+    }
+    const buf = this.slab;
+    const start = this.slabOff + HEADROOM;
     let end: number;
     let nextHeader: number;
     if (sa.tunnel) {
-      buf.set(pkt.subarray(0, p.totalLength), start);
+      buf.set(p.totalLength === pkt.length ? pkt : pkt.subarray(0, p.totalLength), start);
       end = start + p.totalLength;
       nextHeader = p.version === 4 ? IpProto.IPV4 : IpProto.IPV6;
     } else {
@@ -181,7 +194,7 @@ export class DataPath {
       end = start + payload.length;
       nextHeader = p.protocol;
     }
-    if (end + espTailroom(sa, end - start) > buf.length) {
+    if (end + espTailroom(sa, end - start) > start - HEADROOM + need) {
       this.tunDrops[TunDrop.tooBig]!++;
       return null;
     }
@@ -191,7 +204,8 @@ export class DataPath {
       return null;
     }
     const from = start - sa.headerLength;
-    return { data: buf.slice(from, from + n), local: child.info.localAddr, remote: child.info.remoteAddr };
+    this.slabOff = (from + n + 7) & ~7;
+    return { data: buf.subarray(from, from + n), local: child.info.localAddr, remote: child.info.remoteAddr };
   }
 
   /**

@@ -185,23 +185,22 @@ export class Tunnel {
   private onDatagram(d: UdpDatagram): void {
     if (this.closed) return;
     const now = this.clock.now();
-    const local = { address: d.localAddress ?? '0.0.0.0', port: d.localPort };
-    const remote = { address: d.remoteAddress, port: d.remotePort };
     const data = d.data;
     if (d.localPort === NAT_T_PORT) {
       // RFC 3948 §2.2: 0xFF alone = NAT keepalive; a zero non-ESP marker = IKE; otherwise ESP (SPI ≠ 0).
       const kind = classifyNattDatagram(data);
       if (kind === NattKind.keepalive || kind === NattKind.invalid) return;
-      if (kind === NattKind.ike) {
-        this.endpoint.handleDatagram(now, { data: data.subarray(NON_ESP_MARKER_LENGTH), local, remote });
-        this.drain();
+      if (kind !== NattKind.ike) {
+        // ESP hot path: no per-packet objects beyond what dgram already made.
+        const pkt = this.datapath.inbound(data, now);
+        if (pkt !== null && this.opts.tun) this.opts.tun.write(pkt);
         return;
       }
-      const pkt = this.datapath.inbound(data, now);
-      if (pkt !== null && this.opts.tun) this.opts.tun.write(pkt);
-      return;
     }
-    this.endpoint.handleDatagram(now, { data, local, remote });
+    const local = { address: d.localAddress ?? '0.0.0.0', port: d.localPort };
+    const remote = { address: d.remoteAddress, port: d.remotePort };
+    const ike = d.localPort === NAT_T_PORT ? data.subarray(NON_ESP_MARKER_LENGTH) : data;
+    this.endpoint.handleDatagram(now, { data: ike, local, remote });
     this.drain();
   }
 

@@ -19,6 +19,7 @@ import type { IkeEndpoint } from '../src/ike/endpoint.js';
 import type { IkeSa } from '../src/ike/ike-sa.js';
 import { decodeMessage, decodePayloadChain, encodePayloadChain } from '../src/ike/message.js';
 import { makeSkProtection, type MessageProtection } from '../src/ike/protection.js';
+import type { Payload } from '../src/ike/payloads/types.js';
 import { concat } from './mutate.js';
 import { ADDR_I, ADDR_R, decodeRecords, encodeRecords, newEndpoint, RecordKind, runCommand, type SessionRecord } from './session.js';
 import type { Session } from './session.js';
@@ -28,7 +29,7 @@ const FLAG_INITIATOR = 0x08;
 const FLAG_RESPONSE = 0x20;
 
 /** The responder's IKE SAs (private in IkeEndpoint). */
-function sasOf(ep: IkeEndpoint): IkeSa[] {
+export function sasOf(ep: IkeEndpoint): IkeSa[] {
   const m = (ep as unknown as { sas: Map<string, IkeSa> }).sas;
   return m instanceof Map ? [...new Set(m.values())] : [];
 }
@@ -60,13 +61,32 @@ export function innerSetup(session: Session): InnerSetup | undefined {
  * responder's keys while replaying the recorded session.
  */
 export function innerSeeds(session: Session): Uint8Array[] {
+  const records = recordedInner(session).map((r): SessionRecord => {
+    const chain = encodePayloadChain(r.payloads);
+    return { kind: RecordKind.datagram, body: concat(Uint8Array.of(r.selector, chain.firstType), chain.bytes) };
+  });
+  const seeds = [encodeRecords(records)];
+  for (let n = 1; n < records.length; n++) seeds.push(encodeRecords(records.slice(0, n)));
+  return seeds;
+}
+
+/** One protected message of the recorded session, opened: its record selector and inner payloads. */
+export interface RecordedInner {
+  readonly selector: number;
+  readonly exchangeType: number;
+  readonly messageId: number;
+  readonly payloads: Payload[];
+}
+
+/** The initiator's protected messages under the first IKE SA, decrypted, in order. */
+export function recordedInner(session: Session): RecordedInner[] {
   const setup = innerSetup(session);
   if (!setup) return [];
   const opener = (() => {
     const sa = sasOf(setup.ep)[0]!;
     return sa.crypto!.protection;
   })();
-  const records: SessionRecord[] = [];
+  const out: RecordedInner[] = [];
   for (const r of session.toR) {
     if (r.kind !== RecordKind.datagram) continue;
     const m = decodeMessage(r.body);
@@ -75,14 +95,11 @@ export function innerSeeds(session: Session): Uint8Array[] {
     if (h.spiR.some((x, i) => x !== setup.spiR[i])) continue; // a later IKE SA (after the rekey)
     const opened = opener.open(r.body, m.value);
     if (opened === 'incomplete' || !opened.ok) continue;
-    const chain = encodePayloadChain(opened.value);
     const ex = EXCHANGES.indexOf(h.exchangeType as 35 | 36 | 37);
     const selector = (ex < 0 ? 0 : ex) | ((h.flags & FLAG_RESPONSE) !== 0 ? 4 : 0) | ((h.messageId & 31) << 3);
-    records.push({ kind: RecordKind.datagram, body: concat(Uint8Array.of(selector, chain.firstType), chain.bytes) });
+    out.push({ selector, exchangeType: h.exchangeType, messageId: h.messageId, payloads: opened.value });
   }
-  const seeds = [encodeRecords(records)];
-  for (let n = 1; n < records.length; n++) seeds.push(encodeRecords(records.slice(0, n)));
-  return seeds;
+  return out;
 }
 
 /** Feeds the records (sealed) to a fresh responder; `onStep` runs after each. */

@@ -11,6 +11,7 @@ import { NodeUdpTransport } from '../net/udp.js';
 import { openLinuxTun } from '../tun/linux.js';
 import { ControlServer, DEFAULT_SOCKET, type ControlRequest } from './control.js';
 import { ikeConfigFromSwanctl } from './from-swanctl.js';
+import { loadStrongswanConf } from './strongswan-conf.js';
 import { createLogs, type Logs } from './log.js';
 import { startMetrics, type MetricsServer } from './metrics.js';
 import { RouteManager } from './netns.js';
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   logs?: Logs;
   /** Where route state lives, for cleanup after a crash (default /run/tsipsec). */
   stateDir?: string;
+  /** strongswan.conf for charon.retransmit_* (default: $STRONGSWAN_CONF when set; see strongswan-conf.ts). */
+  strongswanConf?: string;
 }
 
 export interface Daemon {
@@ -60,6 +63,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const logs = opts.logs ?? createLogs();
   const { config, warnings: cfgWarnings } = loadSwanctlConfig(opts.configPath);
   const mapped = ikeConfigFromSwanctl(config);
+  const ssConf = opts.strongswanConf ?? process.env.STRONGSWAN_CONF;
+  if (ssConf) mapped.ike = { ...mapped.ike, limits: { ...mapped.ike.limits, retransmit: { ...mapped.ike.limits?.retransmit, ...loadStrongswanConf(ssConf).retransmit } } };
   const warnings = [...cfgWarnings, ...mapped.warnings];
   for (const w of warnings) logs.sub('cfg').warn(w);
 

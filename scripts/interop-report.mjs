@@ -42,13 +42,15 @@ const run = opt('--run', all.length ? all[all.length - 1].run : undefined);
 const rows = new Map();
 for (const r of all) if (r.run === run) rows.set(`${r.file}\u0000${r.scenario}\u0000${r.direction}`, r); // last wins
 
-const directions = [];
+// Columns: the side in the scenario's role (who initiates, deletes, rekeys, …), tsipsec first.
+const directions = ['tsipsec', 'strongswan'].filter((d) => [...rows.values()].some((r) => r.direction === d));
 const scenarios = [];
 for (const r of rows.values()) {
   if (!directions.includes(r.direction)) directions.push(r.direction);
   const key = `${r.file}\u0000${r.scenario}`;
-  if (!scenarios.some((s) => s.key === key)) scenarios.push({ key, file: r.file, scenario: r.scenario });
+  if (!scenarios.some((s) => s.key === key)) scenarios.push({ key, file: r.file, scenario: r.scenario, role: r.role });
 }
+const short = { tsipsec: 'ts', strongswan: 'ss' };
 const cell = (r) => (r ? `${r.ok ? 'pass' : '**FAIL**'} ${r.seconds.toFixed(1)} s` : '–');
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 const out = [];
@@ -57,14 +59,21 @@ const failed = list.filter((r) => !r.ok);
 const total = list.reduce((a, r) => a + r.seconds, 0);
 out.push(`# tsipsec interop matrix`);
 out.push('');
-out.push(`run ${run ?? '(none)'}, ${list.length} cells, ${failed.length} failed, ${total.toFixed(1)} s of scenario time${list.length ? `, finished ${list.map((r) => r.at).sort().at(-1)}` : ''}`);
+out.push(`run ${run ?? '(none)'}: ${list.length} cells, ${failed.length} failed, ${total.toFixed(1)} s of scenario time${list.length ? `, last finished ${list.map((r) => r.at).sort().at(-1)}` : ''}.`);
+out.push('A column names the side that plays the role given after the scenario (initiates, deletes, rekeys, …); notes are per side (ts = tsipsec, ss = strongSwan).');
 out.push('');
-out.push(`| file | scenario | ${directions.map(esc).join(' | ')} | notes |`);
-out.push(`| --- | --- | ${directions.map(() => '---').join(' | ')} | --- |`);
+if (list.length === 0) out.push('(no results for this run)');
+else out.push(`| file | scenario (column …) | ${directions.map(esc).join(' | ')} | notes |`);
+if (list.length) out.push(`| --- | --- | ${directions.map(() => '---').join(' | ')} | --- |`);
 for (const s of scenarios) {
   const cells = directions.map((d) => rows.get(`${s.key}\u0000${d}`));
-  const notes = cells.flatMap((r, i) => (r ? [...r.notes.map((n) => `${directions[i]}: ${n}`), ...(r.error ? [`${directions[i]}: ${r.error}`] : [])] : []));
-  out.push(`| ${esc(s.file)} | ${esc(s.scenario)} | ${cells.map(cell).join(' | ')} | ${esc(notes.join('; '))} |`);
+  const notes = cells.flatMap((r, i) => (r ? [...r.notes, ...(r.error ? [r.error] : [])].map((n) => `${short[directions[i]] ?? directions[i]}: ${n}`) : []));
+  out.push(`| ${esc(s.file)} | ${esc(s.scenario)} (${esc(s.role ?? '')}) | ${cells.map(cell).join(' | ')} | ${esc(notes.join('; '))} |`);
+}
+if (failed.length) {
+  out.push('');
+  out.push('Failed:');
+  for (const r of failed) out.push(`- ${r.file}: ${r.scenario} (${r.direction} ${r.role ?? ''}): ${r.error ?? 'failed'}`);
 }
 const text = out.join('\n') + '\n';
 mkdirSync(dirname(outFile), { recursive: true });

@@ -16,7 +16,6 @@ import { matrix } from './harness/results.js';
 import { bringUp, makePair, ping, ssInitiate, startPair, stopPair, tsIkeCount, waitNothingLeft, type Pair, type Side } from './harness/pair.js';
 
 const SIDES: Side[] = ['tsipsec', 'strongswan'];
-const dirName = (s: Side): string => (s === 'tsipsec' ? 'tsipsec initiates' : 'strongswan initiates');
 
 describe.runIf(interopEnabled('interop strongswan-fail'))('interop: failures against strongSwan', () => {
   const t = topology('tf1');
@@ -43,7 +42,7 @@ describe.runIf(interopEnabled('interop strongswan-fail'))('interop: failures aga
   };
 
   for (const initiator of SIDES) {
-    m.cell('wrong PSK → AUTHENTICATION_FAILED, nothing left', dirName(initiator), async () => {
+    m.cell('wrong PSK → AUTHENTICATION_FAILED, nothing left', initiator, 'initiates', async () => {
       await withPair(`psk-${initiator}`, { psk: 'not-the-psk-the-peer-has-0123456789' }, {}, async (p) => {
         if (initiator === 'tsipsec') {
           await expect(p.ts.initiate('ipx', 20_000)).rejects.toThrow(/AUTHENTICATION_FAILED/);
@@ -57,7 +56,7 @@ describe.runIf(interopEnabled('interop strongswan-fail'))('interop: failures aga
       });
     }, 45_000);
 
-    m.cell('IKE proposals disjoint → NO_PROPOSAL_CHOSEN, nothing left', dirName(initiator), async () => {
+    m.cell('IKE proposals disjoint → NO_PROPOSAL_CHOSEN, nothing left', initiator, 'initiates', async () => {
       await withPair(`ikeprop-${initiator}`, { ike: 'aes256gcm16-prfsha256-modp2048' }, { ike: 'aes128-sha256-ecp256' }, async (p) => {
         if (initiator === 'tsipsec') {
           await expect(p.ts.initiate('ipx', 20_000)).rejects.toThrow(/NO_PROPOSAL_CHOSEN/);
@@ -70,7 +69,7 @@ describe.runIf(interopEnabled('interop strongswan-fail'))('interop: failures aga
       });
     }, 45_000);
 
-    m.cell('ESP proposals disjoint → IKE SA up, child fails', dirName(initiator), async (ctx) => {
+    m.cell('ESP proposals disjoint → IKE SA up, child fails', initiator, 'initiates', async (ctx) => {
       await withPair(`espprop-${initiator}`, { esp: 'aes256gcm16' }, { esp: 'aes128-sha256' }, async (p) => {
         if (initiator === 'tsipsec') {
           await expect(p.ts.initiate('ipx', 20_000)).rejects.toThrow(/child ipx failed: NO_PROPOSAL_CHOSEN/);
@@ -91,7 +90,7 @@ describe.runIf(interopEnabled('interop strongswan-fail'))('interop: failures aga
       });
     }, 45_000);
 
-    m.cell('KE group not taken → INVALID_KE_PAYLOAD, retry, up', dirName(initiator), async (ctx) => {
+    m.cell('KE group not taken → INVALID_KE_PAYLOAD, retry, up', initiator, 'initiates', async (ctx) => {
       // The initiator proposes X25519 first (its KE payload), MODP-2048 second; the responder only has MODP-2048.
       const both = 'aes256gcm16-prfsha256-x25519-modp2048';
       const only = 'aes256gcm16-prfsha256-modp2048';

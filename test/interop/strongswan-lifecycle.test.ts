@@ -50,7 +50,7 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
   // ---- delete from either side ----
   for (const what of ['child', 'ike'] as const) {
     for (const deleter of ['tsipsec', 'strongswan'] as const) {
-      m.cell(`delete ${what === 'child' ? 'CHILD_SA' : 'IKE SA'}: peer state gone, traffic stops`, `${deleter} deletes`, async () => {
+      m.cell(`delete ${what === 'child' ? 'CHILD_SA' : 'IKE SA'}: peer state gone, traffic stops`, deleter, 'deletes', async () => {
         await withPair(makePair(t, join(work, `del-${what}-${deleter}`)), async (p) => {
           await bringUp(p, other(deleter));
           expect((await ping(p, 2)).received).toBe(2);
@@ -77,7 +77,7 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
 
   // ---- rekey under traffic ----
   for (const rekeyer of ['tsipsec', 'strongswan'] as const) {
-    m.cell('CHILD rekey 10 s + IKE rekey 20 s under ping -i 0.05 for 25 s', `${rekeyer} rekeys`, async (ctx) => {
+    m.cell('CHILD rekey 10 s + IKE rekey 20 s under ping -i 0.05 for 25 s', rekeyer, 'rekeys', async (ctx) => {
       const short = { childRekey: '10s', ikeRekey: '20s' };
       const p = makePair(t, join(work, `rekey-${rekeyer}`), rekeyer === 'tsipsec' ? short : {}, rekeyer === 'strongswan' ? short : {});
       await withPair(p, async () => {
@@ -85,6 +85,13 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
         const before = (await p.ts.status()).ikeSas[0]!;
         const r = await ping(p, 500, 0.05, 1);
         const lost = r.sent - r.received;
+        // A rekey may be in flight right now (the next one is due ~30 s in): wait for a settled state,
+        // one IKE SA and one child on each side, nothing left over from the rekeys.
+        await waitFor('one IKE SA and one child on each side', async () => {
+          const st = (await p.ts.status()).ikeSas;
+          const ss = await p.ss.sas();
+          return st.length === 1 && st[0]!.children.length === 1 && ss.ike.length === 1 && ss.children.length === 1;
+        }, 8000, 200);
         const after = (await p.ts.status()).ikeSas;
         const childRekeys = (p.ts.output().match(/CHILD SA rekeyed/g) ?? []).length;
         const ssLog = p.ss.log();
@@ -99,7 +106,6 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
         expect(childRekeys).toBeGreaterThanOrEqual(1);
         expect(after[0]!.children.length).toBe(1);
         expect(after[0]!.children[0]!.spiIn).not.toBe(before.children[0]!.spiIn);
-        expect((await p.ss.sas()).ike.length).toBe(1);
         expect(ssLog).not.toMatch(/received (INVALID_SYNTAX|NO_PROPOSAL_CHOSEN|TEMPORARY_FAILURE|CHILD_SA_NOT_FOUND)/);
         expect(lost, `lost ${lost} of ${r.sent} pings`).toBeLessThanOrEqual(LOSS_BOUND);
       });
@@ -113,7 +119,7 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
     { action: 'restart', initiator: 'strongswan' },
   ];
   for (const { action, initiator } of dpdCases) {
-    m.cell(`charon SIGKILLed, dpd_delay 2 s, dpd_action ${action}`, initiator === 'tsipsec' ? 'tsipsec initiated' : 'strongswan initiated', async (ctx) => {
+    m.cell(`charon SIGKILLed, dpd_delay 2 s, dpd_action ${action}`, initiator, 'initiated', async (ctx) => {
       const dir = join(work, `dpd-${action}-${initiator}`);
       const p = makePair(t, dir, { dpdDelay: '2s', dpdAction: action }, {});
       // retransmits after 0.5, 0.75, 1.1 s, give up 1.7 s later: a dead peer is declared after ~2 + 4 s.

@@ -19,7 +19,10 @@ export interface MatrixRow {
   run: string;
   file: string;
   scenario: string;
+  /** The side in the role (the matrix column): 'tsipsec' or 'strongswan'. */
   direction: string;
+  /** What the side in the column does in this scenario: 'initiates', 'deletes', 'rekeys', … */
+  role: string;
   ok: boolean;
   seconds: number;
   notes: string[];
@@ -49,8 +52,8 @@ export interface ScenarioContext {
 }
 
 export interface Matrix {
-  /** Declares a vitest test that is also a matrix cell. */
-  cell(scenario: string, direction: string, fn: (ctx: ScenarioContext) => Promise<void>, timeoutMs: number): void;
+  /** Declares a vitest test that is also a matrix cell: `side` is the column, `role` what it does. */
+  cell(scenario: string, side: 'tsipsec' | 'strongswan', role: string, fn: (ctx: ScenarioContext) => Promise<void>, timeoutMs: number): void;
   /** Call from afterAll: records unfinished cells as failed, prints this file's rows, refreshes latest.md. */
   finish(): Promise<void>;
 }
@@ -58,17 +61,17 @@ export interface Matrix {
 export function matrix(file: string): Matrix {
   const run = runId();
   const rows: MatrixRow[] = [];
-  const started = new Map<string, { scenario: string; direction: string; t0: number; notes: string[] }>();
+  const started = new Map<string, { scenario: string; direction: string; role: string; t0: number; notes: string[] }>();
   const record = (r: MatrixRow): void => {
     rows.push(r);
     mkdirSync(RESULTS_DIR, { recursive: true });
     appendFileSync(RESULTS_FILE, JSON.stringify(r) + '\n');
   };
   return {
-    cell(scenario, direction, fn, timeoutMs) {
-      it(`${scenario} (${direction})`, async () => {
+    cell(scenario, direction, role, fn, timeoutMs) {
+      it(`${scenario} (${direction} ${role})`, async () => {
         const key = `${scenario}\u0000${direction}`;
-        const s = { scenario, direction, t0: Date.now(), notes: [] as string[] };
+        const s = { scenario, direction, role, t0: Date.now(), notes: [] as string[] };
         started.set(key, s);
         let error: string | undefined;
         try {
@@ -78,16 +81,16 @@ export function matrix(file: string): Matrix {
           throw e;
         } finally {
           started.delete(key);
-          record({ run, file, scenario, direction, ok: error === undefined, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error, at: new Date().toISOString() });
+          record({ run, file, scenario, direction, role, ok: error === undefined, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error, at: new Date().toISOString() });
         }
       }, timeoutMs);
     },
     async finish() {
       for (const s of started.values()) {
-        record({ run, file, scenario: s.scenario, direction: s.direction, ok: false, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error: 'did not finish (timeout)', at: new Date().toISOString() });
+        record({ run, file, scenario: s.scenario, direction: s.direction, role: s.role, ok: false, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error: 'did not finish (timeout)', at: new Date().toISOString() });
       }
       started.clear();
-      const lines = rows.map((r) => `  ${r.ok ? 'pass' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.scenario} (${r.direction})${r.notes.length ? `  [${r.notes.join('; ')}]` : ''}${r.error ? `  ${r.error}` : ''}`);
+      const lines = rows.map((r) => `  ${r.ok ? 'pass' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.scenario} (${r.direction} ${r.role})${r.notes.length ? `  [${r.notes.join('; ')}]` : ''}${r.error ? `  ${r.error}` : ''}`);
       console.log(`interop matrix, ${file}:\n${lines.join('\n')}`);
       await new Promise<void>((resolve) => {
         execFile(process.execPath, [REPORT_SCRIPT, '--run', run, '--quiet'], { timeout: 10_000 }, () => resolve());

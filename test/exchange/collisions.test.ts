@@ -96,8 +96,8 @@ function openSk(data: Uint8Array, keys: { skEi: Uint8Array; skEr: Uint8Array }):
  * the four nonces created the SA that must go; returns the ESP SPIs (both directions) of the SA
  * that must survive.
  */
-function expectedSurvivor(p: Pair, keys: { skEi: Uint8Array; skEr: Uint8Array }): number[] {
-  const ex = new Map<string, { nonces: Buffer[]; spis: number[] }>();
+function expectedSurvivor(p: Pair, keys: { skEi: Uint8Array; skEr: Uint8Array }): string[] {
+  const ex = new Map<string, { nonces: Buffer[]; spis: string[] }>();
   for (const d of p.delivered) {
     if (d.data[18] !== CREATE_CHILD_SA) continue;
     const inner = openSk(d.data, keys);
@@ -109,15 +109,15 @@ function expectedSurvivor(p: Pair, keys: { skEi: Uint8Array; skEr: Uint8Array })
     const k = `${requester}${Buffer.from(d.data.subarray(20, 24)).toString('hex')}`;
     const e = ex.get(k) ?? { nonces: [], spis: [] };
     e.nonces.push(Buffer.from(nonce.nonce));
-    e.spis.push(Buffer.from(sa.proposals[0]!.spi).readUInt32BE(0));
+    e.spis.push(Buffer.from(sa.proposals[0]!.spi).toString('hex'));
     ex.set(k, e);
   }
   const list = [...ex.values()];
   expect(list.length).toBe(2);
   const lowest = (e: { nonces: Buffer[] }): Buffer => e.nonces.reduce((m, n) => (Buffer.compare(n, m) < 0 ? n : m));
-  const [x, y] = list as [{ nonces: Buffer[]; spis: number[] }, { nonces: Buffer[]; spis: number[] }];
+  const [x, y] = list as [{ nonces: Buffer[]; spis: string[] }, { nonces: Buffer[]; spis: string[] }];
   const survivor = Buffer.compare(lowest(x), lowest(y)) < 0 ? y : x;
-  return [...survivor.spis].sort((m, n) => m - n);
+  return [...survivor.spis].sort();
 }
 
 describe('child rekey collisions (§2.8.1)', () => {
@@ -141,7 +141,7 @@ describe('child rekey collisions (§2.8.1)', () => {
       // The SA of the exchange with the lowest nonce was the one deleted (checked from the wire).
       const left = p.a.status()[0]!.children[0]!;
       const keys = p.a.exportIkeKeys(p.of('a', 'ike-up')[0]!.ikeId)!;
-      expect([left.spiIn, left.spiOut].sort((m, n) => m - n)).toEqual(expectedSurvivor(p, keys));
+      expect([left.spiIn, left.spiOut].map((x) => x.toString(16).padStart(8, '0')).sort()).toEqual(expectedSurvivor(p, keys));
       // The old SA went down 'rekeyed' on both sides, exactly once.
       expect(p.of('a', 'child-down').filter((e) => e.spiIn === ca.spiIn).map((e) => e.reason)).toEqual(['rekeyed']);
     });
@@ -269,9 +269,13 @@ describe('IKE rekey against other exchanges (§2.8.2, §2.25)', () => {
     for (const delayMs of [5, 50]) {
       const p = established({ delayMs });
       const ia = p.of('a', 'ike-up')[0]!;
+      const oldKeys = p.a.exportIkeKeys(ia.ikeId)!;
       p.a.rekeyIke(p.now, ia.ikeId);
       p.b.rekeyIke(p.now, p.of('b', 'ike-up')[0]!.ikeId);
       p.run(120_000);
+      // §2.8.2: the new IKE SA of the exchange without the lowest nonce survives (checked from the wire).
+      const st = p.a.status()[0]!;
+      expect([st.spiI, st.spiR].sort()).toEqual(expectedSurvivor(p, oldKeys));
       expect(p.count('a', 'ike-down') + p.count('b', 'ike-down')).toBe(0);
       expect(p.count('a', 'child-down') + p.count('b', 'child-down')).toBe(0);
       expect(p.a.status()[0]!.spiI).not.toBe(ia.spiI);

@@ -156,4 +156,29 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
       });
     }, 60_000);
   }
+  // The other way round: tsipsec dies (SIGKILL, no Deletes) and comes straight back with no state;
+  // charon's DPD to the old SPI goes unanswered, charon declares it dead and re-initiates (dpd_action restart).
+  m.cell('tsipsec SIGKILLed and restarted, charon dpd_delay 2 s, dpd_action restart', 'tsipsec', 'initiated', async (ctx) => {
+    const p = makePair(t, join(work, 'dpd-ss-restart'), {}, { dpdDelay: '2s', dpdAction: 'restart' },
+      '  retransmit_timeout = 0.5\n  retransmit_base = 1.5\n  retransmit_tries = 3\n');
+    await withPair(p, async () => {
+      await bringUp(p, 'tsipsec');
+      expect((await ping(p, 2)).received).toBe(2);
+      const oldSa = (await p.ss.sas()).ike[0];
+      const t0 = Date.now();
+      await p.ts.kill();
+      await p.ts.start();
+      await waitFor('charon to re-establish with the restarted tsipsec', async () => (await p.ts.status()).ikeSas.some((s) => s.state === 'established' && s.children.length > 0), 20_000, 200);
+      ctx.note(`back up ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill`);
+      expect(p.ss.log()).toMatch(/restarting CHILD_SA ipx/);
+      const st = (await p.ts.status()).ikeSas;
+      expect(st.length).toBe(1);
+      expect(st[0]!.initiator).toBe(false); // charon re-initiated
+      await waitFor('charon: one IKE SA, one child', async () => { const s = await p.ss.sas(); return s.ike.length === 1 && s.children.length === 1; }, 10_000, 200);
+      expect((await p.ss.sas()).ike[0]).not.toBe(oldSa);
+      await waitFor('route via the TUN', async () => !(await routeGone(p)), 5000);
+      const r = await ping(p, 3);
+      expect(r.received, r.out).toBe(3);
+    });
+  }, 60_000);
 });

@@ -21,9 +21,9 @@ export interface Pair {
   t: Topology;
 }
 
-export function makePair(t: Topology, dir: string, tsOpts: Overrides = {}, ssOpts: Overrides = {}): Pair {
+export function makePair(t: Topology, dir: string, tsOpts: Overrides = {}, ssOpts: Overrides = {}, charonSettings?: string): Pair {
   const ts = new TsipsecProc(t.nsA, join(dir, 'a'), scenarioConf({ local: t.addrA, remote: t.addrB, localId: 'a.ipx.test', remoteId: 'b.ipx.test', localTs: '198.19.1.0/24', remoteTs: '198.19.2.0/24', encap: true, ...tsOpts }));
-  const ss = new Charon({ name: 'b', ns: t.nsB, dir: join(dir, 'b'), libipsec: true,
+  const ss = new Charon({ name: 'b', ns: t.nsB, dir: join(dir, 'b'), libipsec: true, charonSettings,
     swanctlConf: scenarioConf({ local: t.addrB, remote: t.addrA, localId: 'b.ipx.test', remoteId: 'a.ipx.test', localTs: '198.19.2.0/24', remoteTs: '198.19.1.0/24', ...ssOpts }) });
   return { ts, ss, dir, t };
 }

@@ -14,6 +14,8 @@ export interface CharonOptions {
   swanctlConf: string;
   libipsec: boolean;
   files?: Record<string, string | Uint8Array>; // relative to etc/swanctl (x509/a.pem, private/a.key, ...)
+  /** Extra lines for the charon { } section of strongswan.conf (they override the defaults above them). */
+  charonSettings?: string;
 }
 
 export class Charon {
@@ -43,6 +45,7 @@ export class Charon {
   load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey aes sha1 sha2 hmac gcm kdf gmp curve25519 ${kernel} socket-default vici
   install_routes = yes
   retransmit_tries = 3
+${this.opts.charonSettings ?? ''}
   plugins { vici { socket = ${this.vici} } }
   filelog {
     main {

@@ -44,4 +44,7 @@ export class TsipsecProc {
   terminate(what: { ike?: string; child?: string }): Promise<unknown> { return controlRequest(this.socket, { cmd: 'terminate', ...what }, 10_000); }
 
   async stop(): Promise<void> { await killPid(this.child); this.child = undefined; }
+
+  /** SIGKILL: no Deletes, no route cleanup (the next start removes stale routes). */
+  async kill(): Promise<void> { await killPid(this.child, 'SIGKILL'); this.child = undefined; }
 }

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IkeConnectionInput } from '../../src/ike/config.js';
 import { decodeMessage, decodePayloadChain } from '../../src/ike/message.js';
 import type { Payload } from '../../src/ike/payloads/types.js';
+import { chooseScheme } from '../../src/ike/exchanges/ike-auth.js';
 import { ADDR_A, ADDR_B, Pair, child, hexOf, type NetOptions } from './harness.js';
 import { makePki, type PkiFiles } from './pki.js';
 
@@ -253,6 +254,22 @@ describe('IKE_AUTH with certificates (RFC 7427 method 14) and RFC 7383 fragments
     p.a.initiate(p.now, 'gw');
     down(p);
     expectNothingLeft(p);
+  });
+});
+
+describe('AUTH signature scheme choice (RFC 7427 §4)', () => {
+  const rsa = { type: 'rsa' as const, bits: 3072 };
+  it('RSA: PKCS#1 v1.5 SHA-256 by default, PSS when configured, another hash only if the peer lacks SHA-256', () => {
+    expect(chooseScheme(rsa, undefined, [2, 3, 4, 5])).toEqual({ kind: 'rsa-pkcs1', hash: 'sha256' });
+    expect(chooseScheme(rsa, undefined, undefined)).toEqual({ kind: 'rsa-pkcs1', hash: 'sha256' });
+    expect(chooseScheme(rsa, 'pss', [2])).toEqual({ kind: 'rsa-pss', hash: 'sha256', saltLength: 32 });
+    expect(chooseScheme(rsa, undefined, [4, 3])).toEqual({ kind: 'rsa-pkcs1', hash: 'sha384' });
+    expect(chooseScheme(rsa, 'pss', [4])).toEqual({ kind: 'rsa-pss', hash: 'sha512', saltLength: 64 });
+  });
+  it('EC and Ed25519 keys use their own schemes whatever the padding setting', () => {
+    expect(chooseScheme({ type: 'ec', bits: 256 }, 'pss', [2])).toEqual({ kind: 'ecdsa', hash: 'sha256' });
+    expect(chooseScheme({ type: 'ec', bits: 384 }, undefined, [2, 3])).toEqual({ kind: 'ecdsa', hash: 'sha384' });
+    expect(chooseScheme({ type: 'ed25519', bits: 256 }, undefined, [5])).toEqual({ kind: 'ed25519' });
   });
 });
 

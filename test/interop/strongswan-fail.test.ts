@@ -13,7 +13,7 @@ import { interopEnabled } from './env.js';
 import { createTopology, destroyTopology, topology } from './harness/topology.js';
 import { waitFor } from './harness/sh.js';
 import { matrix } from './harness/results.js';
-import { bringUp, makePair, ping, ssInitiate, startPair, stopPair, tsIkeCount, waitNothingLeft, type Pair, type Side } from './harness/pair.js';
+import { bringUp, charonLogTail, makePair, ping, ssInitiate, startPair, stopPair, tsIkeCount, waitNothingLeft, type Pair, type Side } from './harness/pair.js';
 
 const SIDES: Side[] = ['tsipsec', 'strongswan'];
 
@@ -34,7 +34,7 @@ describe.runIf(interopEnabled('interop strongswan-fail'))('interop: failures aga
       await startPair(p);
       await fn(p);
     } catch (e) {
-      (e as Error).message += `\n--- tsipsec output ---\n${p.ts.output().slice(-4000)}\n--- charon log ---\n${p.ss.log().slice(-4000)}`;
+      (e as Error).message += `\n--- tsipsec output ---\n${p.ts.output().slice(-4000)}\n--- charon log ---\n${charonLogTail(p)}`;
       throw e;
     } finally {
       await stopPair(p);

@@ -18,7 +18,7 @@ import { interopEnabled } from './env.js';
 import { createTopology, destroyTopology, topology } from './harness/topology.js';
 import { run, waitFor } from './harness/sh.js';
 import { matrix } from './harness/results.js';
-import { bringUp, makePair, ping, sleep, startPair, stopPair, tsIkeCount, type Pair, type Side } from './harness/pair.js';
+import { bringUp, charonLogTail, makePair, ping, sleep, startPair, stopPair, tsIkeCount, type Pair, type Side } from './harness/pair.js';
 
 const LOSS_BOUND = 5;
 const other = (s: Side): Side => (s === 'tsipsec' ? 'strongswan' : 'tsipsec');
@@ -39,7 +39,7 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
       await startPair(p);
       await fn(p);
     } catch (e) {
-      (e as Error).message += `\n--- tsipsec output ---\n${p.ts.output().slice(-6000)}\n--- charon log ---\n${p.ss.log().split('\n').filter((l) => !/^\S+ \d+\[\w+\] (<[^>]*> )?\s+\d+: /.test(l)).slice(-80).join('\n')}`;
+      (e as Error).message += `\n--- tsipsec output ---\n${p.ts.output().slice(-6000)}\n--- charon log ---\n${charonLogTail(p)}`;
       throw e;
     } finally {
       await stopPair(p);

@@ -76,3 +76,8 @@ export async function waitNothingLeft(p: Pair, timeoutMs = 10_000): Promise<void
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** The last `n` lines of charon's log without the hex dumps of ike = 4 (for failure messages). */
+export function charonLogTail(p: Pair, n = 80): string {
+  return p.ss.log().split('\n').filter((l) => !/^\S+ \d+\[\w+\] (<[^>]*> )?\s+\d+: /.test(l)).slice(-n).join('\n');
+}

@@ -80,8 +80,14 @@ export function matrix(file: string): Matrix {
           error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200);
           throw e;
         } finally {
-          started.delete(key);
-          record({ run, file, scenario, direction, role, ok: error === undefined, seconds: (Date.now() - s.t0) / 1000, notes: s.notes, error, at: new Date().toISOString() });
+          // A cell vitest already timed out was recorded as failed by finish(); its late end changes nothing.
+          if (started.get(key) === s) {
+            started.delete(key);
+            const seconds = (Date.now() - s.t0) / 1000;
+            // Ended after vitest's timeout (vitest failed it already): a late success is still a failure.
+            if (error === undefined && seconds * 1000 > timeoutMs) error = `exceeded the ${timeoutMs} ms test timeout`;
+            record({ run, file, scenario, direction, role, ok: error === undefined, seconds, notes: s.notes, error, at: new Date().toISOString() });
+          }
         }
       }, timeoutMs);
     },

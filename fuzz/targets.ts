@@ -486,7 +486,7 @@ const x509: FuzzTarget = {
       tbsParts(input);
       certValidity(input);
       certSubjectAltNames(input);
-      certExtension(input, [2, 5, 29, 19]);
+      certExtension(input, [0x55, 0x1d, 0x13]); // basicConstraints 2.5.29.19 (DER content octets)
     } catch (e) {
       throw new FuzzFailure(t, `DER helper threw ${String(e)}`);
     }

@@ -17,7 +17,7 @@ import { innerSeeds, runInner } from './inner.js';
 import { encodeRecords, replay } from './session.js';
 import { findTarget, FuzzFailure, TARGETS, type FuzzTarget } from './targets.js';
 
-/** Per-target budget: 10 targets × 3 s stays under a minute on two cores. */
+/** Per-target budget: 11 targets × 3 s stays under a minute on two cores. */
 const SECONDS = 3;
 /** CI machines are loaded (vitest runs files in parallel): a generous per-input limit. */
 const SLOW_MS = 3000;
@@ -106,18 +106,20 @@ describe('seeds reach deep', () => {
     }
   });
 
-  it('the sealed inner chains bring the responder to ike-up and child-up (ike-responder-inner seeds)', () => {
-    const seeds = innerSeeds(ikeSession());
-    expect(seeds.length).toBeGreaterThanOrEqual(3);
-    const types: string[] = [];
-    const ep = runInner(ikeSession(), seeds[0]!, (e) => {
-      for (let ev = e.pollEvent(); ev; ev = e.pollEvent()) types.push(ev.type);
-      while (e.pollTransmit());
+  for (const side of ['r', 'i'] as const) {
+    it(`the sealed inner chains bring the ${side === 'r' ? 'responder' : 'initiator'} to ike-up, child-up and a child rekey (ike-*-inner seeds)`, () => {
+      const seeds = innerSeeds(ikeSession(), side);
+      expect(seeds.length).toBeGreaterThanOrEqual(3);
+      const types: string[] = [];
+      const ep = runInner(ikeSession(), seeds[0]!, (e) => {
+        for (let ev = e.pollEvent(); ev; ev = e.pollEvent()) types.push(ev.type);
+        while (e.pollTransmit());
+      }, side);
+      expect(ep?.internalErrors).toBe(0);
+      expect(types.slice(0, 2)).toEqual(['ike-up', 'child-up']);
+      expect(types).toContain('child-rekeyed');
     });
-    expect(ep?.internalErrors).toBe(0);
-    expect(types.slice(0, 2)).toEqual(['ike-up', 'child-up']);
-    expect(types).toContain('child-rekeyed');
-  });
+  }
 
   it('every authentic ESP seed packet is accepted once, in sealing order, across the ESN wrap', () => {
     const { specs, packets } = espFixture();

@@ -1,17 +1,19 @@
 /**
- * The `ike-responder-inner` target: fuzzing the responder's protocol logic *behind* the SK
- * integrity check, i.e. what an authenticated-but-hostile (or buggy) peer can send.
+ * The `ike-responder-inner` and `ike-initiator-inner` targets: fuzzing protocol logic *behind*
+ * the SK integrity check, i.e. what an authenticated-but-hostile (or buggy) peer can send.
  *
  * Mutated SK messages never pass the ICV, so the `ike-endpoint-*` targets stop at "dropIcv". Here
- * each record's payload chain is sealed with the initiator's real SK_ei/SK_ai: a fresh responder
- * is given the recorded IKE_SA_INIT request, the IKE SA keys it derived are read from its half-open
- * SA (engine internals, cast below: this file must follow `IkeEndpoint`'s private `sas` map), and a
- * twin `MessageProtection` for the initiator direction seals the fuzzed plaintext.
+ * each record's payload chain is sealed with the peer's real SK keys: a fresh responder is given
+ * the recorded IKE_SA_INIT request (or a fresh initiator the recorded response), the IKE SA keys
+ * it derived are read from its SA (engine internals, cast below: this file must follow
+ * `IkeEndpoint`'s private `sas` map), and a twin `MessageProtection` for the peer's direction seals
+ * the fuzzed plaintext.
  *
  * Input: records as in session.ts. A datagram record's body is
  *   selector (1 byte) ‖ first payload type (1 byte) ‖ inner payload chain
  * selector bits 0-1: exchange (IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, IKE_AUTH), bit 2: the R
- * (response) flag, bits 3-7: Message ID. A chain that does not decode is sent as an empty SK.
+ * (response) flag, bits 3-7: Message ID. The I flag is set towards a responder. A chain that does
+ * not decode is sent as an empty SK.
  */
 import { nodeCrypto } from '../src/crypto/node.js';
 import { seededRandom } from '../src/crypto/seeded-random.js';
@@ -35,24 +37,33 @@ export function sasOf(ep: IkeEndpoint): IkeSa[] {
 }
 
 export interface InnerSetup {
+  readonly side: 'i' | 'r';
   readonly ep: IkeEndpoint;
   readonly spiI: Uint8Array;
   readonly spiR: Uint8Array;
-  /** Seals as the initiator of the IKE SA (SK_ei / SK_ai). */
+  /** Seals as the peer of `ep` (the initiator's SK_ei/SK_ai for a responder, SK_er/SK_ar for an initiator). */
   readonly seal: MessageProtection;
 }
 
-/** A fresh responder that has answered the recorded IKE_SA_INIT, plus the initiator's sealing keys. */
-export function innerSetup(session: Session): InnerSetup | undefined {
-  const ep = newEndpoint('r');
-  const init = session.toR.find((r) => r.kind === RecordKind.datagram);
+/**
+ * A fresh endpoint of `side` that has completed IKE_SA_INIT of the recorded session, plus the
+ * peer's sealing keys: a responder that answered the recorded request ('r'), or an initiator that
+ * got the recorded response and sent its IKE_AUTH request ('i').
+ */
+export function innerSetup(session: Session, side: 'i' | 'r' = 'r'): InnerSetup | undefined {
+  const ep = newEndpoint(side);
+  const records = side === 'r' ? session.toR : session.toI;
+  const init = records.find((r) => r.kind === RecordKind.datagram);
   if (!init) return undefined;
-  ep.handleDatagram(1, { data: init.body, local: ADDR_R, remote: ADDR_I });
+  if (side === 'i') ep.initiate(1, 'gw');
   while (ep.pollTransmit());
+  ep.handleDatagram(2, { data: init.body, local: side === 'r' ? ADDR_R : ADDR_I, remote: side === 'r' ? ADDR_I : ADDR_R });
+  while (ep.pollTransmit());
+  while (ep.pollEvent());
   const sa = sasOf(ep)[0];
   const c = sa?.crypto;
   if (!sa || !c) return undefined;
-  return { ep, spiI: sa.spiI, spiR: sa.spiR, seal: makeSkProtection(nodeCrypto, seededRandom(99), c.algs, c.keys, true) };
+  return { side, ep, spiI: sa.spiI, spiR: sa.spiR, seal: makeSkProtection(nodeCrypto, seededRandom(99), c.algs, c.keys, side === 'r') };
 }
 
 /**
@@ -60,8 +71,9 @@ export function innerSetup(session: Session): InnerSetup | undefined {
  * (IKE_AUTH, CREATE_CHILD_SA rekey, INFORMATIONAL, the IKE rekey request), opened with the
  * responder's keys while replaying the recorded session.
  */
-export function innerSeeds(session: Session): Uint8Array[] {
-  const records = recordedInner(session).map((r): SessionRecord => {
+export function innerSeeds(session: Session, side: 'i' | 'r' = 'r'): Uint8Array[] {
+  const records = recordedInnerRecords(session, side).map((r): SessionRecord => {
+    if (r.command !== undefined) return { kind: RecordKind.command, body: Uint8Array.of(r.command) };
     const chain = encodePayloadChain(r.payloads);
     return { kind: RecordKind.datagram, body: concat(Uint8Array.of(r.selector, chain.firstType), chain.bytes) };
   });
@@ -78,21 +90,33 @@ export interface RecordedInner {
   readonly payloads: Payload[];
 }
 
-/** The initiator's protected messages under the first IKE SA, decrypted, in order. */
-export function recordedInner(session: Session): RecordedInner[] {
-  const setup = innerSetup(session);
+/** The peer's protected messages to `side` under the first IKE SA, decrypted, in order. */
+export function recordedInner(session: Session, side: 'i' | 'r' = 'r'): RecordedInner[] {
+  return recordedInnerRecords(session, side).filter((r) => r.command === undefined);
+}
+
+/** As `recordedInner`, with the commands `side` was given in between (they change its state). */
+function recordedInnerRecords(session: Session, side: 'i' | 'r'): (RecordedInner & { readonly command?: number })[] {
+  const setup = innerSetup(session, side);
   if (!setup) return [];
   const opener = (() => {
     const sa = sasOf(setup.ep)[0]!;
     return sa.crypto!.protection;
   })();
-  const out: RecordedInner[] = [];
-  for (const r of session.toR) {
+  const out: (RecordedInner & { readonly command?: number })[] = [];
+  let initiated = false;
+  for (const r of side === 'r' ? session.toR : session.toI) {
+    if (r.kind === RecordKind.command) {
+      // The initiator's first command (initiate) is part of innerSetup.
+      if (side === 'i' && !initiated) initiated = true;
+      else out.push({ selector: 0, exchangeType: 0, messageId: 0, payloads: [], command: r.body[0] ?? 0 });
+      continue;
+    }
     if (r.kind !== RecordKind.datagram) continue;
     const m = decodeMessage(r.body);
     if (!m.ok || m.value.header.exchangeType === 34) continue;
     const h = m.value.header;
-    if (h.spiR.some((x, i) => x !== setup.spiR[i])) continue; // a later IKE SA (after the rekey)
+    if (h.spiR.some((x, i) => x !== setup.spiR[i]) || h.spiI.some((x, i) => x !== setup.spiI[i])) continue; // a later IKE SA (after the rekey)
     const opened = opener.open(r.body, m.value);
     if (opened === 'incomplete' || !opened.ok) continue;
     const ex = EXCHANGES.indexOf(h.exchangeType as 35 | 36 | 37);
@@ -103,11 +127,11 @@ export function recordedInner(session: Session): RecordedInner[] {
 }
 
 /** Feeds the records (sealed) to a fresh responder; `onStep` runs after each. */
-export function runInner(session: Session, input: Uint8Array, onStep: (ep: IkeEndpoint) => void): IkeEndpoint | undefined {
-  const setup = innerSetup(session);
+export function runInner(session: Session, input: Uint8Array, onStep: (ep: IkeEndpoint) => void, side: 'i' | 'r' = 'r'): IkeEndpoint | undefined {
+  const setup = innerSetup(session, side);
   if (!setup) return undefined;
   const { ep } = setup;
-  let now = 1;
+  let now = 2;
   for (const r of decodeRecords(input)) {
     now++;
     if (r.kind === RecordKind.command) runCommand(ep, now, r.body[0] ?? 0);
@@ -125,7 +149,7 @@ export function runInner(session: Session, input: Uint8Array, onStep: (ep: IkeEn
         majorVersion: 2,
         minorVersion: 0,
         exchangeType: EXCHANGES[sel & 3]!,
-        flags: FLAG_INITIATOR | (sel & 4 ? FLAG_RESPONSE : 0),
+        flags: (side === 'r' ? FLAG_INITIATOR : 0) | (sel & 4 ? FLAG_RESPONSE : 0),
         messageId: sel >>> 3,
       };
       let datagrams: Uint8Array[];
@@ -134,7 +158,7 @@ export function runInner(session: Session, input: Uint8Array, onStep: (ep: IkeEn
       } catch {
         continue; // the fuzzer's payloads may not be encodable (e.g. over 64 KiB): not the engine's input
       }
-      for (const data of datagrams) ep.handleDatagram(now, { data, local: ADDR_R, remote: ADDR_I });
+      for (const data of datagrams) ep.handleDatagram(now, { data, local: side === 'r' ? ADDR_R : ADDR_I, remote: side === 'r' ? ADDR_I : ADDR_R });
     }
     onStep(ep);
   }

@@ -205,45 +205,49 @@ const ikeEndpointInitiator: FuzzTarget = {
   },
 };
 
-/** AUTH and IDi payload bodies (hex) of the recorded IKE_AUTH request. */
-let recordedAuth: { auth: string; idi: string } | undefined;
-
 function payloadHex(chain: readonly Payload[], type: number): string[] {
   return chain.filter((p) => p.type === type).map((p) => toHex('data' in p ? p.data : new Uint8Array(0)));
 }
 
-function authOf(records: readonly SessionRecord[]): { auth: string[]; idi: string[] } {
+/** AUTH and ID (IDi 35 or IDr 36) payload bodies (hex) in the records' chains. */
+function authOf(records: readonly SessionRecord[], idType: number): { auth: string[]; id: string[] } {
   const auth: string[] = [];
-  const idi: string[] = [];
+  const id: string[] = [];
   for (const r of records) {
     if (r.kind !== RecordKind.datagram || r.body.length < 2) continue;
     const c = decodePayloadChain(r.body[1]!, r.body.subarray(2));
     if (!c.ok) continue;
     auth.push(...payloadHex(c.value, 39));
-    idi.push(...payloadHex(c.value, 35));
+    id.push(...payloadHex(c.value, idType));
   }
-  return { auth, idi };
+  return { auth, id };
 }
 
-const ikeResponderInner: FuzzTarget = {
-  name: 'ike-responder-inner',
-  description: 'IkeEndpoint responder fed fuzzed payload chains sealed with the real SK keys (authenticated-peer logic)',
-  seeds: () => innerSeeds(ikeSession()),
-  run(input) {
-    const t = 'ike-responder-inner';
-    if (!recordedAuth) {
-      const seed = innerSeeds(ikeSession())[0]!;
-      const a = authOf(decodeRecords(seed));
-      recordedAuth = { auth: a.auth[0]!, idi: a.idi[0]! };
-    }
-    const events = watchEndpoint(t, (onStep) => runInner(ikeSession(), input, onStep));
-    if (events.some((e) => e.type === 'ike-up')) {
-      // PSK authentication cannot be bypassed: an IKE SA comes up only with the recorded IDi and AUTH.
-      const a = authOf(decodeRecords(input));
-      check(t, a.auth.includes(recordedAuth.auth) && a.idi.includes(recordedAuth.idi), 'ike-up without the authentic IDi and AUTH');
-    }
-  },
-};
+function innerTarget(side: 'i' | 'r'): FuzzTarget {
+  const name = side === 'r' ? 'ike-responder-inner' : 'ike-initiator-inner';
+  const idType = side === 'r' ? 35 : 36;
+  let recorded: { auth: string; id: string } | undefined;
+  return {
+    name,
+    description: `IkeEndpoint ${side === 'r' ? 'responder' : 'initiator'} fed fuzzed payload chains sealed with the peer's real SK keys (authenticated-peer logic)`,
+    seeds: () => innerSeeds(ikeSession(), side),
+    run(input) {
+      if (!recorded) {
+        const a = authOf(decodeRecords(innerSeeds(ikeSession(), side)[0]!), idType);
+        recorded = { auth: a.auth[0]!, id: a.id[0]! };
+      }
+      const events = watchEndpoint(name, (onStep) => runInner(ikeSession(), input, onStep, side));
+      if (events.some((e) => e.type === 'ike-up')) {
+        // PSK authentication cannot be bypassed: an IKE SA comes up only with the recorded ID and AUTH.
+        const a = authOf(decodeRecords(input), idType);
+        check(name, a.auth.includes(recorded.auth) && a.id.includes(recorded.id), 'ike-up without the authentic ID and AUTH');
+      }
+    },
+  };
+}
+
+const ikeResponderInner = innerTarget('r');
+const ikeInitiatorInner = innerTarget('i');
 
 // ---- esp-open ------------------------------------------------------------------------------------
 
@@ -588,7 +592,7 @@ const pcap: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [ikeDecode, ikeEndpointResponder, ikeEndpointInitiator, ikeResponderInner, espOpenTarget, nattClassify, ipPeek, swanctlParse, x509, pcap];
+export const TARGETS: readonly FuzzTarget[] = [ikeDecode, ikeEndpointResponder, ikeEndpointInitiator, ikeResponderInner, ikeInitiatorInner, espOpenTarget, nattClassify, ipPeek, swanctlParse, x509, pcap];
 
 export function findTarget(name: string): FuzzTarget | undefined {
   return TARGETS.find((t) => t.name === name);

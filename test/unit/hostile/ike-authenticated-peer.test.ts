@@ -141,4 +141,61 @@ describe('authenticated hostile initiator (fast-check)', () => {
     expect(children).toBeGreaterThan(0);
     expect(rejected).toBeGreaterThan(0);
   });
+
+  it('after IKE_AUTH, arbitrary CREATE_CHILD_SA requests (SA, KE, Nonce, TS, REKEY_SA): same guarantees', () => {
+    const recorded = recordedInner(ikeSession(), 'r');
+    const create = recorded.find((r) => r.exchangeType === 36)!;
+    const ke: fc.Arbitrary<Payload> = fc.record({
+      type: fc.constant(34 as const),
+      critical: fc.constant(false),
+      group: fc.constantFrom(14, 19, 20, 31, 2, 0, 65535),
+      data: fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 })),
+    });
+    const rekey: fc.Arbitrary<Payload> = fc.record({
+      type: fc.constant(41 as const),
+      critical: fc.constant(false),
+      protocolId: fc.constantFrom(3, 2, 0),
+      spi: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+      notifyType: fc.constant(16393),
+      data: fc.constant(new Uint8Array(0)),
+    });
+    let answered = 0;
+    fc.assert(
+      fc.property(variant, fc.option(ke, { nil: undefined }), fc.option(rekey, { nil: undefined }), (v, k, r) => {
+        const s = innerSetup(ikeSession(), 'r')!;
+        const hdr = (messageId: number, exchangeType: number) => ({ spiI: s.spiI, spiR: s.spiR, majorVersion: 2, minorVersion: 0, exchangeType, flags: 0x08, messageId });
+        for (const d of s.seal.seal(hdr(1, IKE_AUTH), auth, undefined)) s.ep.handleDatagram(3, { data: d, local: ADDR_R, remote: ADDR_I });
+        while (s.ep.pollTransmit());
+        while (s.ep.pollEvent());
+        let chain = apply(create.payloads, v).filter((p) => !(r && p.type === 41 && 'notifyType' in p && p.notifyType === 16393));
+        if (k) chain = [...chain.filter((p) => p.type !== 34), k];
+        if (r) chain = [r, ...chain];
+        let datagrams: Uint8Array[];
+        try {
+          datagrams = s.seal.seal(hdr(2, 36), chain, undefined);
+        } catch {
+          return;
+        }
+        for (const d of datagrams) s.ep.handleDatagram(4, { data: d, local: ADDR_R, remote: ADDR_I });
+        expect(s.ep.lastInternalError).toBeUndefined();
+        const tx: Uint8Array[] = [];
+        for (let d = s.ep.pollTransmit(); d; d = s.ep.pollTransmit()) tx.push(d.data);
+        for (const d of tx) expect(decodeMessage(d).ok).toBe(true);
+        if (tx.length > 0) answered++;
+        for (let e = s.ep.pollEvent(); e; e = s.ep.pollEvent()) {
+          if (e.type === 'child-up' || e.type === 'child-rekeyed') {
+            const c = e.type === 'child-up' ? e : e.child;
+            expect([12, 20]).toContain(c.algorithms.encr);
+            expect(inside(c.tsLocal, u32(Uint8Array.of(198, 19, 2, 0)))).toBe(true);
+            expect(inside(c.tsRemote, u32(Uint8Array.of(198, 19, 1, 0)))).toBe(true);
+          }
+          // The IKE SA survives whatever the child request says.
+          expect(e.type).not.toBe('ike-down');
+        }
+        expect(s.ep.status()[0]?.state).toBe('established');
+      }),
+      { numRuns: 200, seed: 20261122 },
+    );
+    expect(answered).toBeGreaterThan(100);
+  });
 });

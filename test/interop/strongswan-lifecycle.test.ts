@@ -93,7 +93,7 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
           const ss = await p.ss.sas();
           seen = `tsipsec: ${JSON.stringify(st.map((x) => ({ state: x.state, spiI: x.spiI, initiator: x.initiator, children: x.children.map((c) => `${c.state} ${c.spiIn.toString(16)}/${c.spiOut.toString(16)}`) })))}\ncharon: ${ss.text}`;
           return st.length === 1 && st[0]!.children.length === 1 && ss.ike.length === 1 && ss.children.length === 1;
-        }, 8000, 200).catch((e: Error) => { throw new Error(`${e.message}\n${seen}`); });
+        }, 20_000, 200).catch((e: Error) => { throw new Error(`${e.message}\n${seen}`); });
         const after = (await p.ts.status()).ikeSas;
         const childRekeys = (p.ts.output().match(/CHILD SA rekeyed/g) ?? []).length;
         const ssLog = p.ss.log();

@@ -31,6 +31,8 @@ export interface LoopOptions {
   readonly onFailure?: (f: Failure) => void;
 }
 
+const MIN_MUTATIONS = 32;
+
 export interface LoopResult {
   readonly target: string;
   readonly execs: number;
@@ -104,9 +106,12 @@ export function fuzzLoop(target: FuzzTarget, opts: LoopOptions): LoopResult {
     if (execs >= maxExecs || failures.length >= maxFailures) break;
     exec(s);
   }
+  // At least MIN_MUTATIONS mutated inputs even when the seeds used up the budget (a loaded machine).
+  const seedExecs = execs;
   while (execs < maxExecs && failures.length < maxFailures) {
+    const mutated = execs - seedExecs;
     // Check the clock every 16 executions (cheap targets run ~100k/s).
-    if ((execs & 15) === 0 && performance.now() >= deadline) break;
+    if (mutated >= MIN_MUTATIONS && (mutated & 15) === 0 && performance.now() >= deadline) break;
     exec(nextInput(rng, seeds));
   }
   return { target: target.name, execs, seconds: (performance.now() - start) / 1000, failures, slowestMs: slowest };

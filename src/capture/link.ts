@@ -31,6 +31,7 @@
  * at the IP layer should use IKE fragmentation (RFC 7383) instead, which the decoder handles.
  */
 import { LinkType } from './pcap-reader.js';
+import { formatIp } from '../wire/addr.js';
 
 export const IpProtocol = {
   HOPOPT: 0,
@@ -288,24 +289,5 @@ export function formatIpv4(b: Uint8Array): string {
 
 /** RFC 5952 §4: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as "::". */
 export function formatIpv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  let bestAt = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+  return formatIp(b) ?? '';
 }

@@ -5,60 +5,8 @@
  * dotted quad. Parsers return bytes or undefined; they never throw.
  */
 
-export function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-export function parseIpv6(text: string): Uint8Array | undefined {
-  if (text.length === 0 || text.length > 45) return undefined;
-  let head = text;
-  let tail4: Uint8Array | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (lastColon >= 0 && text.indexOf('.', lastColon) > 0) {
-    tail4 = parseIpv4(text.slice(lastColon + 1));
-    if (tail4 === undefined) return undefined;
-    head = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const group = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const left = group(halves[0]);
-  const right = halves.length === 2 ? group(halves[1]) : [];
-  if (left === undefined || right === undefined) return undefined;
-  const missing = 8 - left.length - right.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  const words = [...left, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...right];
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  if (tail4 !== undefined) out.set(tail4, 12);
-  return out;
-}
-
-/** An IPv4 or IPv6 address. */
-export function parseIp(text: string): Uint8Array | undefined {
-  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
-}
+export { parseIp, parseIpv4, parseIpv6 } from '../wire/addr.js';
+import { parseIp } from '../wire/addr.js';
 
 /** `addr/prefix` or a bare address → first and last address of the block. */
 export function parseCidr(text: string): { start: Uint8Array; end: Uint8Array } | undefined {

@@ -18,6 +18,7 @@
  *     extensions [3] EXPLICIT SEQUENCE OF Extension OPTIONAL }
  *   Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
  */
+import { formatIp as formatIpLiteral } from '../wire/addr.js';
 
 export interface Tlv {
   readonly tag: number;
@@ -222,30 +223,9 @@ function ascii(b: Uint8Array): string {
   return s;
 }
 
-/** IPv4 dotted quad or RFC 5952 IPv6 text. */
+/** IPv4 dotted quad or RFC 5952 IPv6 text; null for any other length. */
 export function formatIp(b: Uint8Array): string | null {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length !== 16) return null;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1; // RFC 5952 §4.2.2: do not compress a single 0 group
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hexes = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hexes.join(':');
-  return `${hexes.slice(0, bestStart).join(':')}::${hexes.slice(bestStart + bestLen).join(':')}`;
+  return formatIpLiteral(b) ?? null;
 }
 
 /**

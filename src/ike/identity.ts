@@ -14,6 +14,7 @@
  * ID type and data only.
  */
 import { formatIp } from '../crypto/asn1.js';
+import { parseIpv4 as parseIpv4Text, parseIpv6 as parseIpv6Text } from '../wire/addr.js';
 import { decodeDn, dnEqual, encodeDn, formatDn } from './auth/dn.js';
 import { IdType } from './payloads/types.js';
 
@@ -30,57 +31,12 @@ const utf8Decoder = new TextDecoder();
 
 /** Dotted quad → 4 bytes, or null. */
 export function parseIpv4(s: string): Uint8Array | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const v = Number(m[i + 1]);
-    if (v > 255) return null;
-    out[i] = v;
-  }
-  return out;
+  return parseIpv4Text(s) ?? null;
 }
 
 /** RFC 4291 §2.2 text (incl. '::' and an embedded IPv4 tail, any case) → 16 bytes, or null. */
 export function parseIpv6(s: string): Uint8Array | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return null;
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const parseGroups = (part: string): number[] | null => {
-    if (part === '') return [];
-    const groups: number[] = [];
-    const items = part.split(':');
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if (i === items.length - 1 && it.includes('.')) {
-        const v4 = parseIpv4(it);
-        if (!v4) return null;
-        groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return null;
-        groups.push(parseInt(it, 16));
-      }
-    }
-    return groups;
-  };
-  const head = parseGroups(halves[0]!);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
-  if (!head || !tail) return null;
-  let groups: number[];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - tail.length;
-    if (fill < 1) return null;
-    groups = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  } else {
-    groups = head;
-  }
-  if (groups.length !== 8) return null;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >>> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
+  return s.includes(':') ? parseIpv6Text(s) ?? null : null;
 }
 
 /** IPv4 dotted quad or RFC 5952 compressed IPv6; null for other lengths. */

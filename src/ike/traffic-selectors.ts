@@ -13,100 +13,21 @@
  * inside one it proposed.
  */
 import { TsType, type TrafficSelector } from './payloads/types.js';
+import { formatIp as formatIpLiteral, parseIp as parseIpLiteral } from '../wire/addr.js';
 
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, sctp: 132, icmpv6: 58, 'ipv6-icmp': 58 };
 
 // ---- IP literals ------------------------------------------------------------------------------
 
-/** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; undefined when it is not one. Never throws. */
+/** Parses an IPv4 or IPv6 literal (an IPv6 zone `%id` is ignored) into 4 or 16 bytes; undefined when it is not one. */
 export function parseIp(s: string): Uint8Array | undefined {
-  if (s.includes(':')) return parseIp6(s);
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIp6(s: string): Uint8Array | undefined {
-  let str = s;
-  const pct = str.indexOf('%');
-  if (pct >= 0) str = str.slice(0, pct);
-  const out = new Uint8Array(16);
-  let tail: number[] = [];
-  let head: number[] = [];
-  const dbl = str.indexOf('::');
-  const parseGroups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const groups = part.split(':');
-    const res: number[] = [];
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      if (i === groups.length - 1 && g.includes('.')) {
-        const v4 = parseIp(g);
-        if (!v4) return undefined;
-        res.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-        res.push(parseInt(g, 16));
-      }
-    }
-    return res;
-  };
-  if (dbl >= 0) {
-    if (str.indexOf('::', dbl + 1) >= 0) return undefined;
-    const h = parseGroups(str.slice(0, dbl));
-    const t = parseGroups(str.slice(dbl + 2));
-    if (!h || !t || h.length + t.length > 7) return undefined;
-    head = h;
-    tail = t;
-  } else {
-    const h = parseGroups(str);
-    if (!h || h.length !== 8) return undefined;
-    head = h;
-  }
-  head.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  tail.forEach((g, i) => {
-    const j = 8 - tail.length + i;
-    out[j * 2] = g >> 8;
-    out[j * 2 + 1] = g & 0xff;
-  });
-  return out;
+  const pct = s.indexOf('%');
+  return parseIpLiteral(pct >= 0 ? s.slice(0, pct) : s);
 }
 
 /** Dotted quad or RFC 5952 IPv6 text. */
 export function formatIp(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length !== 16) return `<${b.length}-byte address>`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[i * 2] << 8) | b[i * 2 + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (x: number[]): string => x.map((v) => v.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+  return formatIpLiteral(b) ?? `<${b.length}-byte address>`;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

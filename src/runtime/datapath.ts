@@ -19,6 +19,7 @@ import { espSeal, espTailroom } from '../esp/seal.js';
 import { anySelectorMatches, type EspTrafficSelector } from '../esp/selector.js';
 import type { Addr, ChildSaInfo } from '../ike/events.js';
 import { IpPeek, IpProto, peekIp, writeIpv4Header } from '../wire/ip.js';
+import { parseIp } from '../wire/addr.js';
 
 /** Drops on the TUN side (before an SA is chosen), indexed like the ESP drops but in their own array. */
 export const TunDrop = { malformed: 0, noPolicy: 1, sealFailed: 2, tooBig: 3 } as const;
@@ -75,16 +76,9 @@ export function espAlgorithmFromChild(info: ChildSaInfo): EspAlgorithm {
 }
 
 export function ipToBytes(ip: string): Uint8Array {
-  if (ip.includes(':')) {
-    const [head, tail] = ip.split('::') as [string, string | undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-    const out = new Uint8Array(16);
-    groups.forEach((g, i) => { const v = parseInt(g || '0', 16); out[i * 2] = v >> 8; out[i * 2 + 1] = v & 0xff; });
-    return out;
-  }
-  return Uint8Array.from(ip.split('.').map((x) => Number(x)));
+  const b = parseIp(ip);
+  if (b === undefined) throw new Error(`not an IP address: ${ip}`);
+  return b;
 }
 
 export class DataPath {

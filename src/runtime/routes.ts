@@ -14,6 +14,7 @@
  * it is recorded by RouteManager in a state file, removed on exit and, after a crash, on the next start.
  */
 import { espInnerMtu, type EspOverheadParams } from '../esp/mtu.js';
+import { formatIp, parseIp } from '../wire/addr.js';
 import type { TunDevice } from '../tun/types.js';
 import type { EspTrafficSelector } from '../esp/selector.js';
 import type { InstalledChild } from './datapath.js';
@@ -55,10 +56,7 @@ function bigToBytes(v: bigint, len: number): Uint8Array {
 }
 
 export function formatAddr(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join('.');
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  return g.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+  return formatIp(b) ?? '';
 }
 
 function inRange(addr: Uint8Array, ts: EspTrafficSelector): boolean {
@@ -166,7 +164,7 @@ export class TunnelRoutes implements RouteInstaller {
       const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
       for (const l of links) for (const a of l.addr_info ?? []) {
         if (a.local === undefined) continue;
-        const bytes = parseAddr(a.local);
+        const bytes = parseIp(a.local);
         if (bytes && tsLocal.some((ts) => inRange(bytes, ts))) return a.local;
       }
     } catch {
@@ -195,9 +193,4 @@ export class TunnelRoutes implements RouteInstaller {
     const mtu = Math.max(576, espInnerMtu(p, outer));
     if (mtu !== tun.mtu) await tun.setMtu(mtu);
   }
-}
-
-function parseAddr(a: string): Uint8Array | undefined {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(a)) return Uint8Array.from(a.split('.').map(Number));
-  return undefined;
 }

@@ -123,6 +123,15 @@ export class Tunnel {
     this.drain();
   }
 
+  /** Runs `fn` on the IKE endpoint at the current time, then sends and handles what it queued (e.g. a reload). */
+  command<T>(fn: (endpoint: IkeEndpoint, now: number) => T): T {
+    try {
+      return fn(this.endpoint, this.clock.now());
+    } finally {
+      this.drain();
+    }
+  }
+
   terminate(what: { ike?: string; child?: string }): number {
     const now = this.clock.now();
     let n = 0;

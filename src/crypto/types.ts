@@ -37,6 +37,11 @@ export interface AeadCipher {
    * Returns false when the ICV does not verify; `dst` content is then unspecified. Never throws.
    */
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, dst: Uint8Array): boolean;
+  /**
+   * Releases native state (an OpenSSL EVP context in `node-evp.ts`) when the SA is removed. Optional:
+   * providers holding only JS objects omit it. After dispose, seal throws and open returns false.
+   */
+  dispose?(): void;
 }
 
 /** A block cipher in CBC mode without padding (RFC 3602 AES-CBC). Keyed once. */

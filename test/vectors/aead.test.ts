@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../src/crypto/noble.js';
 import { nodeCrypto } from '../../src/crypto/node.js';
+import { loadEvp, withEvpAead } from '../../src/crypto/node-evp.js';
 import type { AeadName, CryptoProvider } from '../../src/crypto/types.js';
 import { hex, loadVectors, toHex } from './load.js';
 
@@ -40,7 +41,20 @@ const chachaCases: AeadCase[] = [...loadVectors('chacha20poly1305-rfc7634.txt')]
 
 const cases = [...gcmCases, ...chachaCases];
 
-describe.each([nodeCrypto, nobleCrypto])('AEAD vectors ($name provider)', (p: CryptoProvider) => {
+// The OpenSSL EVP provider (node-evp.ts) is required on this Linux machine: it must load, not fall back.
+const evpCrypto: CryptoProvider = { ...withEvpAead(nodeCrypto), name: 'node' };
+const providers = [
+  { label: 'node', p: nodeCrypto },
+  { label: 'noble', p: nobleCrypto },
+  { label: 'node-evp', p: evpCrypto },
+];
+
+it('libcrypto.so.3 loads for the EVP provider', () => {
+  expect(loadEvp()).toBeDefined();
+  expect(evpCrypto.aead).not.toBe(nodeCrypto.aead);
+});
+
+describe.each(providers)('AEAD vectors ($label provider)', ({ p }: { p: CryptoProvider }) => {
   it('loads all the vectors', () => {
     expect(gcmCases.length).toBe(7);
     expect(chachaCases.length).toBe(2);

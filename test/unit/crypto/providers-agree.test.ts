@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../../src/crypto/noble.js';
 import { nodeCrypto } from '../../../src/crypto/node.js';
+import { withEvpAead } from '../../../src/crypto/node-evp.js';
 import type { AeadName, IntegName, PrfName } from '../../../src/crypto/types.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -16,6 +17,45 @@ const aeadArb = fc.oneof(
   fc.record({ name: fc.constant<AeadName>('aes-gcm-16'), key: fc.oneof(bytes(16, 16), bytes(24, 24), bytes(32, 32)) }),
   fc.record({ name: fc.constant<AeadName>('chacha20-poly1305'), key: bytes(32, 32) }),
 );
+
+const evpCrypto = withEvpAead(nodeCrypto);
+
+describe('the OpenSSL EVP AEAD (node-evp.ts) agrees with noble', () => {
+  it('one keyed context seals and opens many packets (nonce, aad, length change per packet) exactly like noble', () => {
+    const packet = fc.record({ nonce: bytes(12, 12), aad: bytes(0, 12), pt: bytes(0, 1500), flip: fc.nat() });
+    fc.assert(
+      fc.property(aeadArb, fc.array(packet, { minLength: 1, maxLength: 8 }), (a, packets) => {
+        const e = evpCrypto.aead(a.name, a.key);
+        const b = nobleCrypto.aead(a.name, a.key);
+        expect(e).not.toBe(b);
+        for (const { nonce, aad, pt, flip } of packets) {
+          const ct1 = new Uint8Array(pt.length);
+          const tag1 = new Uint8Array(16);
+          e.seal(nonce, aad, pt, ct1, tag1);
+          const ct2 = new Uint8Array(pt.length);
+          const tag2 = new Uint8Array(16);
+          b.seal(nonce, aad, pt, ct2, tag2);
+          expect(hexOf(ct1) + hexOf(tag1)).toBe(hexOf(ct2) + hexOf(tag2));
+          // in place, as espOpen does it
+          const buf = new Uint8Array(pt.length + 16);
+          buf.set(ct2);
+          buf.set(tag2, pt.length);
+          expect(e.open(nonce, aad, buf.subarray(0, pt.length), buf.subarray(pt.length), buf.subarray(0, pt.length))).toBe(true);
+          expect(hexOf(buf.subarray(0, pt.length))).toBe(hexOf(pt));
+          const tag3 = tag2.slice();
+          tag3[flip % 16] = tag3[flip % 16]! ^ (1 << (flip % 8));
+          expect(e.open(nonce, aad, ct2, tag3, new Uint8Array(pt.length))).toBe(false);
+          // a failed open leaves the context usable
+          expect(e.open(nonce, aad, ct2, tag2, new Uint8Array(pt.length))).toBe(true);
+        }
+        e.dispose?.();
+        expect(e.open(packets[0]!.nonce, packets[0]!.aad, new Uint8Array(0), new Uint8Array(16), new Uint8Array(0))).toBe(false);
+        expect(() => e.seal(packets[0]!.nonce, packets[0]!.aad, new Uint8Array(0), new Uint8Array(0), new Uint8Array(16))).toThrow(/dispose/);
+      }),
+      RUNS,
+    );
+  });
+});
 
 describe('node and noble providers agree', () => {
   it('AEAD seal is identical, open(seal(x)) = x, and a flipped bit in ct/tag/aad fails', () => {

@@ -69,3 +69,56 @@ export function emptyUdpStats(): UdpStats {
 export function addressFamily(address: string): 4 | 6 {
   return address.includes(':') ? 6 : 4;
 }
+
+// ---- raw ESP (IP protocol 50, RFC 4303 §2 without RFC 3948 encapsulation) ----------------------------
+// `raw-esp.ts` (a raw IP socket through koffi) and `memory-raw.ts` (MemoryRawEspNetwork) implement it.
+
+/** One received ESP packet, IP header removed: `data` starts at the SPI. */
+export interface RawEspPacket {
+  data: Uint8Array;
+  /** Sender's address in canonical text form (IPv4 from the IP header, IPv6 from recvfrom). */
+  remoteAddress: string;
+  /** The address the receiving socket is bound to (the wildcard `0.0.0.0`/`::` when bound to all). */
+  localAddress: string;
+}
+
+/** Called once per wake-up with every packet read in it. The packets may be kept (never rewritten). */
+export type RawEspHandler = (batch: readonly RawEspPacket[]) => void;
+
+export interface RawEspOpenOptions {
+  /** Local addresses to bind, one raw socket per address. Default `['0.0.0.0', '::']`. */
+  addresses?: readonly string[];
+}
+
+export interface RawEspStats {
+  rxPackets: number;
+  rxBytes: number;
+  /** Wake-ups that delivered at least one packet. */
+  rxBatches: number;
+  /** Reads that were not an ESP packet: short, not IPv4/ESP, bad header length (counted, never thrown). */
+  rxDrops: number;
+  /** Packets handed to the kernel. */
+  txPackets: number;
+  txBytes: number;
+  /** Sends the kernel refused (EMSGSIZE, ENOBUFS, EHOSTUNREACH, …) or that had no socket of the peer's family. */
+  txErrors: number;
+}
+
+export interface RawEspTransport {
+  /** Opens the sockets. Rejects (naming the address and errno) if any cannot be opened; none stay open then. */
+  open(opts?: RawEspOpenOptions): Promise<void>;
+  /**
+   * Sends one ESP packet (`data` starts at the SPI; the kernel adds the IP header) to `remoteAddress`
+   * from the socket bound to `localAddress` if there is one, else from a wildcard socket of the family.
+   * Never throws on an OS refusal: counts it.
+   */
+  send(data: Uint8Array, remoteAddress: string, localAddress?: string): void;
+  /** Sets the one receive handler (replacing any earlier one). */
+  onPackets(handler: RawEspHandler): void;
+  close(): Promise<void>;
+  stats(): RawEspStats;
+}
+
+export function emptyRawEspStats(): RawEspStats {
+  return { rxPackets: 0, rxBytes: 0, rxBatches: 0, rxDrops: 0, txPackets: 0, txBytes: 0, txErrors: 0 };
+}

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   status: { summary: 'show IKE and child SAs of the running daemon', load: () => import('./commands/status.js') },
   initiate: { summary: 'bring up a child SA: initiate CHILD', load: () => import('./commands/initiate.js') },
   terminate: { summary: 'delete an SA: terminate (--ike NAME | --child NAME)', load: () => import('./commands/terminate.js') },
+  reload: { summary: 're-read the config of the running daemon (like swanctl --load-all, SIGHUP)', load: () => import('./commands/reload.js') },
   down: { summary: 'stop the running daemon (deletes all SAs)', load: () => import('./commands/down.js') },
   decode: { summary: 'decode (and decrypt) a pcap/pcapng capture of IKE and ESP', load: () => import('./commands/decode.js') },
   mtu: { summary: 'print ESP overhead and the inner MTU for a cipher and outer MTU', load: () => import('./commands/mtu.js') },

@@ -2,7 +2,8 @@
  * Control socket: newline-delimited JSON requests and responses over a unix socket (mode 0600, root only),
  * the channel between `tsipsec status|initiate|terminate|down` and a running `tsipsec up`.
  *
- *   request:  {"id": 1, "cmd": "status"} | {"cmd": "initiate", "child": "net"} | {"cmd": "terminate", "ike"|"child": "name"} | {"cmd": "down"}
+ *   request:  {"id": 1, "cmd": "status"} | {"cmd": "initiate", "child": "net"} | {"cmd": "terminate", "ike"|"child": "name"}
+ *             | {"cmd": "reload"} | {"cmd": "down"}
  *   response: {"id": 1, "ok": true, "result": ...} | {"id": 1, "ok": false, "error": "..."}
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { loadSwanctlConfig } from '../config/load.js';
 import { KeylogWriter } from '../capture/keylog.js';
 import { cryptoProvider } from '../crypto/index.js';
+import { withEvpAead } from '../crypto/node-evp.js';
 import { NodeUdpTransport } from '../net/udp.js';
 import { openLinuxTun } from '../tun/linux.js';
 import { ControlServer, DEFAULT_SOCKET, type ControlRequest } from './control.js';
@@ -17,6 +18,9 @@ import { startMetrics, type MetricsServer } from './metrics.js';
 import { RouteManager } from './netns.js';
 import { TunnelRoutes } from './routes.js';
 import { Tunnel, type KeySink } from './tunnel.js';
+import { applyReload, type ReloadResult } from './reload.js';
+import { resolveConfig, type IkeConfig } from '../ike/config.js';
+import { formatConfigIssue, ConfigError } from '../config/errors.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -38,6 +42,11 @@ export interface Daemon {
   readonly tunName: string;
   readonly socketPath: string;
   stop(): Promise<void>;
+  /**
+   * Re-reads the configuration file and applies it like `swanctl --load-all` (src/runtime/reload.ts).
+   * On a bad file nothing changes: rejects with a ReloadConfigError naming file, line and key.
+   */
+  reload(): Promise<ReloadResult>;
   /** Resolves when the daemon stopped (by `stop()` or a `down` request). */
   readonly stopped: Promise<void>;
 }
@@ -59,13 +68,28 @@ function keySink(dir: string, tunnelRef: { t?: Tunnel }, logs: Logs): KeySink {
   };
 }
 
-export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const logs = opts.logs ?? createLogs();
+/** A configuration that could not be (re)loaded; the message names file, line and key. */
+export class ReloadConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReloadConfigError';
+  }
+}
+
+/** swanctl.conf (+ strongswan.conf retransmits) → the resolved IKE config. Throws on any config error. */
+function loadConfig(opts: DaemonOptions): { ike: IkeConfig; warnings: string[] } {
   const { config, warnings: cfgWarnings } = loadSwanctlConfig(opts.configPath);
   const mapped = ikeConfigFromSwanctl(config);
   const ssConf = opts.strongswanConf ?? process.env.STRONGSWAN_CONF;
   if (ssConf) mapped.ike = { ...mapped.ike, limits: { ...mapped.ike.limits, retransmit: { ...mapped.ike.limits?.retransmit, ...loadStrongswanConf(ssConf).retransmit } } };
-  const warnings = [...cfgWarnings, ...mapped.warnings];
+  return { ike: resolveConfig(mapped.ike), warnings: [...cfgWarnings, ...mapped.warnings] };
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const logs = opts.logs ?? createLogs();
+  const loaded = loadConfig(opts);
+  const mapped = { ike: loaded.ike };
+  const warnings = loaded.warnings;
   for (const w of warnings) logs.sub('cfg').warn(w);
 
   const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
@@ -92,7 +116,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const ref: { t?: Tunnel } = {};
   const tunnel = new Tunnel({
     config: mapped.ike, udp, tun, routes, logs,
-    provider: cryptoProvider(opts.provider ?? 'node'),
+    // 'node': the AEAD runs on OpenSSL EVP contexts through koffi when libcrypto.so.3 loads (node-evp.ts).
+    provider: (opts.provider ?? 'node') === 'node' ? withEvpAead(cryptoProvider('node')) : cryptoProvider(opts.provider ?? 'node'),
     keys: opts.keylogDir ? keySink(opts.keylogDir, ref, logs) : undefined,
   });
   ref.t = tunnel;
@@ -122,9 +147,36 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         return { terminated: n };
       }
       case 'down': setImmediate(() => { void stop(); }); return { stopping: true };
-      case 'reload': throw new Error('reload: not supported yet; restart tsipsec to apply a new configuration');
+      case 'reload': return reload();
     }
   });
+  let reloading: Promise<ReloadResult> | undefined;
+  const reload = (): Promise<ReloadResult> => {
+    // One reload at a time; a second request waits for the first and then reads the file again.
+    const run = async (): Promise<ReloadResult> => {
+      const log = logs.sub('cfg');
+      let next: { ike: IkeConfig; warnings: string[] };
+      try {
+        next = loadConfig(opts);
+      } catch (err) {
+        const msg = err instanceof ConfigError ? err.issues.map(formatConfigIssue).join('\n') : (err as Error).message;
+        log.error({ file: opts.configPath, err: msg }, 'reload failed: bad configuration, keeping the running one');
+        throw new ReloadConfigError(`configuration error, keeping the running configuration:\n${msg}`);
+      }
+      for (const w of next.warnings) log.warn(w);
+      const r = applyReload(tunnel, next.ike);
+      const extra: string[] = [];
+      for (const c of next.ike.connections) for (const a of c.localAddrs) {
+        if (a !== '%any' && !addresses.includes(a)) extra.push(`connections.${c.name}: local address ${a} is not bound (bound at start: ${addresses.join(', ')}); restart tsipsec to use it`);
+      }
+      for (const w of [...r.warnings, ...extra]) log.warn(w);
+      log.info({ added: r.added, removed: r.removed, changed: r.changed, unchanged: r.unchanged, childrenAdded: r.childrenAdded, childrenRemoved: r.childrenRemoved, childrenChanged: r.childrenChanged }, 'configuration reloaded');
+      return { ...r, warnings: [...next.warnings, ...r.warnings, ...extra] };
+    };
+    const p = (reloading ?? Promise.resolve()).catch(() => undefined).then(run);
+    reloading = p;
+    return p;
+  };
   try {
     await control.listen();
     if (opts.metrics) metrics = await startMetrics(opts.metrics.host, opts.metrics.port, tunnel);
@@ -134,7 +186,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   tunnel.start();
   logs.sub('main').info({ tun: tun.name, socket: socketPath, connections: mapped.ike.connections.map((c) => c.name) }, 'tsipsec up');
-  return { tunnel, warnings, tunName: tun.name, socketPath, stop, stopped };
+  return { tunnel, warnings, tunName: tun.name, socketPath, stop, reload, stopped };
 }
 
 /** Initiates `child` and resolves when it is up (or rejects with the reason it failed). */

@@ -7,13 +7,15 @@ import type { LevelWithSilent } from 'pino';
 const HELP = `Usage: tsipsec up [--config FILE] [--socket PATH] [--keylog DIR] [--metrics HOST:PORT] [--tun NAME]
                   [--provider node|noble] [--log-level LEVEL] [--log-levels ike=debug,esp=warn,...]
 Runs the connections of a strongSwan swanctl.conf in the foreground until SIGINT/SIGTERM (or 'tsipsec down'):
-initiates children with start_action = start and answers as a responder otherwise.
+initiates children with start_action = start and answers as a responder otherwise. SIGHUP (or 'tsipsec reload')
+re-reads the config like 'swanctl --load-all'; a bad config is logged (file:line: key) and the running one kept.
   --config FILE     swanctl.conf (default /etc/swanctl/swanctl.conf); certs/keys from x509/, x509ca/, private/ beside it
   --socket PATH     control socket for status/initiate/terminate/down (default /run/tsipsec/tsipsec.sock)
   --keylog DIR      write Wireshark esp_sa and ikev2_decryption_table files (secret keys on disk!)
   --metrics H:P     serve Prometheus metrics at http://H:P/metrics
   --tun NAME        TUN device name or pattern (default tsipsec%d)
-Logs are JSON lines on stderr (pino).`;
+Logs are JSON lines on stderr (pino).
+Exit codes: 0 stopped cleanly, 1 failure (e.g. cannot bind or open the TUN device), 2 usage or config error.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('up', argv, {
@@ -50,7 +52,10 @@ export async function run(argv: string[]): Promise<number> {
   const onSignal = (sig: string) => { logs.sub('main').info({ signal: sig }, 'stopping'); void daemon.stop(); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  process.on('SIGHUP', () => logs.sub('main').warn('SIGHUP: configuration reload is not supported yet; restart tsipsec to apply changes'));
+  // SIGHUP: re-read the config like 'swanctl --load-all'; a bad file is logged and the running config kept.
+  const onHup = () => { logs.sub('main').info({ signal: 'SIGHUP' }, 'reloading configuration'); daemon.reload().catch(() => undefined); };
+  process.on('SIGHUP', onHup);
   await daemon.stopped;
+  process.removeListener('SIGHUP', onHup);
   return 0;
 }

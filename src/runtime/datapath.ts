@@ -134,6 +134,9 @@ export class DataPath {
     this.sad.remove(spiIn);
     const i = this.children.indexOf(c);
     if (i >= 0) this.children.splice(i, 1);
+    // Native AEAD contexts (node-evp.ts) are freed now rather than whenever the SA objects are collected.
+    c.inSa.aead?.dispose?.();
+    c.outSa.aead?.dispose?.();
     // If the removed SA was active, the newest remaining SA of that child carries traffic again.
     if (c.active) {
       const next = this.children.find((x) => x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);

@@ -1,7 +1,7 @@
 /**
  * Fuzz runner CLI:
  *
- *   node dist/fuzz/run.js --target NAME [--target NAME…] | --all  [--seconds N] [--seed S] [--slow-ms MS]
+ *   node dist/fuzz/run.js --target NAME [--target NAME…] | --all  [--seconds N] [--execs N] [--seed S] [--slow-ms MS]
  *   node dist/fuzz/run.js --list
  *   node dist/fuzz/run.js --replay FILE --target NAME      (re-run one saved input, print the verdict)
  *
@@ -26,6 +26,10 @@ import { findTarget, TARGETS } from './targets.js';
 interface Args {
   targets: string[];
   seconds: number;
+  /** Stop each target after this many executions (seeds included); 0 = no limit. */
+  execs: number;
+  /** Print a progress line to stderr this often (0 = never). */
+  progressSeconds: number;
   seed: number;
   slowMs: number;
   hangMs: number;
@@ -37,6 +41,7 @@ interface Args {
 interface WorkerInput {
   readonly target: string;
   readonly seconds: number;
+  readonly execs: number;
   readonly seed: number;
   readonly slowMs: number;
   readonly maxHeapGrowthMb: number;
@@ -52,12 +57,13 @@ const HEADER_BYTES = 8;
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`fuzz: ${msg}\n`);
-  process.stderr.write('usage: node dist/fuzz/run.js (--target NAME… | --all | --list) [--seconds N] [--seed S] [--slow-ms MS] [--replay FILE]\n');
+  process.stderr.write('usage: node dist/fuzz/run.js (--target NAME… | --all | --list) [--seconds N] [--execs N] [--seed S] [--slow-ms MS] [--progress S] [--replay FILE]\n');
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { targets: [], seconds: 10, seed: 1, slowMs: 1000, hangMs: 10_000, maxHeapGrowthMb: 64, list: false, replay: undefined };
+  const a: Args = { targets: [], seconds: 10, execs: 0, progressSeconds: 0, seed: 1, slowMs: 1000, hangMs: 10_000, maxHeapGrowthMb: 64, list: false, replay: undefined };
+  let secondsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const num = (): number => {
@@ -67,7 +73,11 @@ function parseArgs(argv: readonly string[]): Args {
     };
     if (k === '--target') a.targets.push(argv[++i] ?? usage('--target needs a name'));
     else if (k === '--all') a.targets.push(...TARGETS.map((t) => t.name));
-    else if (k === '--seconds') a.seconds = num();
+    else if (k === '--seconds') {
+      a.seconds = num();
+      secondsGiven = true;
+    } else if (k === '--execs') a.execs = num();
+    else if (k === '--progress') a.progressSeconds = num();
     else if (k === '--seed') a.seed = num();
     else if (k === '--slow-ms') a.slowMs = num();
     else if (k === '--hang-ms') a.hangMs = num();
@@ -77,6 +87,8 @@ function parseArgs(argv: readonly string[]): Args {
     else usage(`unknown argument ${k}`);
   }
   for (const t of a.targets) if (!findTarget(t)) usage(`unknown target ${t} (try --list)`);
+  // `--execs N` alone runs until N executions, however long that takes.
+  if (a.execs > 0 && !secondsGiven) a.seconds = Number.POSITIVE_INFINITY;
   return a;
 }
 
@@ -87,6 +99,9 @@ function workerMain(w: WorkerInput): void {
   const ctl = new Int32Array(w.shared, 0, 2);
   const buf = new Uint8Array(w.shared, HEADER_BYTES);
   setFlagsFromString('--expose-gc');
+  // Failure messages carry name and message only: capturing a stack for every error the code under
+  // test creates and handles itself (ConfigError, DecodeError objects) was ~15% of swanctl-parse.
+  Error.stackTraceLimit = 0;
   const gc = runInNewContext('gc') as () => void;
   // Warm up (build fixtures, run every seed) before the heap baseline.
   for (const s of target.seeds()) runOne(target, s, Number.POSITIVE_INFINITY);
@@ -95,6 +110,7 @@ function workerMain(w: WorkerInput): void {
   const r: LoopResult = fuzzLoop(target, {
     seed: w.seed,
     seconds: w.seconds,
+    ...(w.execs > 0 ? { maxExecs: w.execs } : {}),
     slowMs: w.slowMs,
     beforeRun: (input) => {
       const n = Math.min(input.length, buf.length);
@@ -128,12 +144,13 @@ function runTarget(args: Args, name: string): Promise<Row> {
   const shared = new SharedArrayBuffer(HEADER_BYTES + MAX_MUTATED_LENGTH + 1024);
   const ctl = new Int32Array(shared, 0, 2);
   const row: Row = { target: name, execs: 0, seconds: 0, failures: 0, slowestMs: 0, heapGrowthMb: 0, notes: [] };
-  const data: WorkerInput = { target: name, seconds: args.seconds, seed: args.seed, slowMs: args.slowMs, maxHeapGrowthMb: args.maxHeapGrowthMb, shared };
+  const data: WorkerInput = { target: name, seconds: args.seconds, execs: args.execs, seed: args.seed, slowMs: args.slowMs, maxHeapGrowthMb: args.maxHeapGrowthMb, shared };
   const worker = new Worker(new URL(import.meta.url), { workerData: data });
   const started = performance.now();
   return new Promise((resolve) => {
     let lastExecs = -1;
     let lastChange = performance.now();
+    let lastProgress = performance.now();
     let finished = false;
     const finish = (): void => {
       if (finished) return;
@@ -145,6 +162,11 @@ function runTarget(args: Args, name: string): Promise<Row> {
     const timer = setInterval(() => {
       const execs = Atomics.load(ctl, 0);
       const now = performance.now();
+      if (args.progressSeconds > 0 && now - lastProgress >= args.progressSeconds * 1000) {
+        lastProgress = now;
+        const s = (now - started) / 1000;
+        process.stderr.write(`fuzz: ${name}: ${execs} executions in ${s.toFixed(0)} s (${Math.round(execs / s)}/s)\n`);
+      }
       if (execs !== lastExecs) {
         lastExecs = execs;
         lastChange = now;

@@ -56,6 +56,8 @@ export interface OutboundPacket {
   readonly data: Uint8Array;
   readonly local: Addr;
   readonly remote: Addr;
+  /** ESP-in-UDP (RFC 3948) to `remote`'s port; false: raw ESP, IP protocol 50 (`remote`'s port unused). */
+  readonly encap: boolean;
 }
 
 const INTEG_NAMES: Record<number, IntegName> = { 12: 'hmac-sha256-128', 13: 'hmac-sha384-192', 14: 'hmac-sha512-256' };
@@ -202,7 +204,7 @@ export class DataPath {
     }
     const from = start - sa.headerLength;
     this.slabOff = (from + n + 7) & ~7;
-    return { data: buf.subarray(from, from + n), local: child.info.localAddr, remote: child.info.remoteAddr };
+    return { data: buf.subarray(from, from + n), local: child.info.localAddr, remote: child.info.remoteAddr, encap: child.info.encap };
   }
 
   /**

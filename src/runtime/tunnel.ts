@@ -18,7 +18,7 @@ import { IkeEndpoint } from '../ike/endpoint.js';
 import type { IkeConfigInput } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent, IkeSaStatus } from '../ike/events.js';
 import type { TunDevice } from '../tun/types.js';
-import type { Datagram as UdpDatagram, UdpTransport } from '../net/types.js';
+import type { Datagram as UdpDatagram, RawEspPacket, RawEspTransport, UdpTransport } from '../net/types.js';
 import { DataPath, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logs } from './log.js';
@@ -44,6 +44,11 @@ export interface KeySink {
 export interface TunnelOptions {
   config: IkeConfigInput;
   udp: UdpTransport;
+  /**
+   * Raw ESP (IP protocol 50) for children that are not UDP-encapsulated (connection `encap: false` and no
+   * NAT seen). Without it such a child's outbound packets are dropped (counted as `noRawEsp`).
+   */
+  rawEsp?: RawEspTransport;
   tun?: TunDevice;
   provider?: CryptoProvider;
   rng?: RandomSource;
@@ -85,6 +90,8 @@ export class Tunnel {
   private readonly listeners = new Set<TunnelListener>();
   private closed = false;
   private readonly pendingRoutes = new Set<Promise<void>>();
+  /** Outbound packets of non-encapsulated children dropped because no raw ESP transport is open. */
+  private noRawEsp = 0;
 
   constructor(private readonly opts: TunnelOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -94,6 +101,7 @@ export class Tunnel {
     this.datapath = new DataPath(provider, rng);
     opts.udp.onDatagram((d) => this.onDatagram(d));
     opts.tun?.onPackets((packets) => this.onTunPackets(packets));
+    opts.rawEsp?.onPackets((batch) => this.onRawEsp(batch));
     const ka = opts.keepaliveSec ?? 20;
     if (ka > 0) {
       this.keepaliveTimer = setInterval(() => this.sendKeepalives(), ka * 1000);
@@ -156,6 +164,7 @@ export class Tunnel {
     if (this.opts.tun) for (const c of [...this.datapath.installed()]) await this.opts.routes?.childDown(c, this.opts.tun).catch(() => undefined);
     await this.opts.routes?.close().catch(() => undefined);
     await this.opts.udp.close();
+    await this.opts.rawEsp?.close();
     await this.opts.tun?.close();
   }
 
@@ -182,6 +191,7 @@ export class Tunnel {
     const tun = this.opts.tun ? { name: this.opts.tun.name, mtu: this.opts.tun.mtu, ...pick(this.opts.tun.stats()) } : null;
     const tunDrops: Record<string, number> = {};
     this.datapath.tunDrops.forEach((v, i) => { tunDrops[TUN_DROP_NAMES[i]!] = v; });
+    if (this.noRawEsp > 0) tunDrops.noRawEsp = this.noRawEsp;
     const espDrops: Record<string, number> = {};
     this.datapath.espDrops.forEach((v, i) => { if (i > 0) espDrops[DROP_NAMES[i]!] = v; });
     const ike: Record<string, number> = {};
@@ -218,7 +228,30 @@ export class Tunnel {
     for (let i = 0; i < packets.length; i++) {
       const out = this.datapath.outbound(packets[i]!);
       if (out === null) continue;
+      if (!out.encap) {
+        this.sendRawEsp(out.data, out.remote.address, out.local.address);
+        continue;
+      }
       this.opts.udp.send({ data: out.data, remoteAddress: out.remote.address, remotePort: out.remote.port, localAddress: out.local.address, localPort: out.local.port });
+    }
+  }
+
+  /** ESP of a child that is not UDP-encapsulated goes out as IP protocol 50 (RFC 4303 §2). */
+  private sendRawEsp(data: Uint8Array, remoteAddress: string, localAddress: string): void {
+    if (this.opts.rawEsp === undefined) {
+      this.noRawEsp++;
+      return;
+    }
+    this.opts.rawEsp.send(data, remoteAddress, localAddress);
+  }
+
+  /** Raw ESP in (IP header already removed by the transport) → DataPath.inbound → TUN. */
+  private onRawEsp(batch: readonly RawEspPacket[]): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (let i = 0; i < batch.length; i++) {
+      const pkt = this.datapath.inbound(batch[i]!.data, now);
+      if (pkt !== null && this.opts.tun) this.opts.tun.write(pkt);
     }
   }
 
@@ -299,6 +332,7 @@ export class Tunnel {
       const c = this.datapath.install(info, now);
       this.opts.keys?.childUp(info);
       this.opts.logs?.sub('esp').info({ child: info.childName, spiIn: hex32(info.spiIn), spiOut: hex32(info.spiOut), mode: info.mode, encap: info.encap }, 'CHILD SA installed');
+      if (!info.encap && this.opts.rawEsp === undefined) this.opts.logs?.sub('esp').error({ child: info.childName }, 'CHILD SA is not UDP-encapsulated but no raw ESP socket is open: its outbound packets are dropped');
       if (this.opts.tun && this.opts.routes) this.track(this.opts.routes.childUp(c, this.opts.tun));
     } catch (err) {
       this.opts.logs?.sub('esp').error({ child: info.childName, err: (err as Error).message }, 'cannot install CHILD SA');

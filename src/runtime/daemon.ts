@@ -14,7 +14,7 @@ import { ControlServer, DEFAULT_SOCKET, type ControlRequest } from './control.js
 import { ikeConfigFromSwanctl } from './from-swanctl.js';
 import { loadStrongswanConf } from './strongswan-conf.js';
 import { createLogs, type Logs } from './log.js';
-import { startMetrics, type MetricsServer } from './metrics.js';
+import { HandshakeTimer, startMetrics, tapHandshakes, type MetricsServer } from './metrics.js';
 import { RouteManager } from './netns.js';
 import { TunnelRoutes } from './routes.js';
 import { Tunnel, type KeySink } from './tunnel.js';
@@ -41,6 +41,8 @@ export interface Daemon {
   readonly warnings: string[];
   readonly tunName: string;
   readonly socketPath: string;
+  /** The port `--metrics` listens on (the actual one when 0 was asked), or undefined without metrics. */
+  readonly metricsPort: number | undefined;
   stop(): Promise<void>;
   /**
    * Re-reads the configuration file and applies it like `swanctl --load-all` (src/runtime/reload.ts).
@@ -114,8 +116,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   const routes = new TunnelRoutes({ routes: routeManager });
   const ref: { t?: Tunnel } = {};
+  const handshakes = opts.metrics ? new HandshakeTimer() : undefined;
   const tunnel = new Tunnel({
-    config: mapped.ike, udp, tun, routes, logs,
+    config: mapped.ike, udp: handshakes ? tapHandshakes(udp, handshakes) : udp, tun, routes, logs,
     // 'node': the AEAD runs on OpenSSL EVP contexts through koffi when libcrypto.so.3 loads (node-evp.ts).
     provider: (opts.provider ?? 'node') === 'node' ? withEvpAead(cryptoProvider('node')) : cryptoProvider(opts.provider ?? 'node'),
     keys: opts.keylogDir ? keySink(opts.keylogDir, ref, logs) : undefined,
@@ -179,14 +182,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
   try {
     await control.listen();
-    if (opts.metrics) metrics = await startMetrics(opts.metrics.host, opts.metrics.port, tunnel);
+    if (opts.metrics) metrics = await startMetrics(opts.metrics.host, opts.metrics.port, tunnel, { handshakes });
   } catch (err) {
     await stop();
     throw err;
   }
   tunnel.start();
   logs.sub('main').info({ tun: tun.name, socket: socketPath, connections: mapped.ike.connections.map((c) => c.name) }, 'tsipsec up');
-  return { tunnel, warnings, tunName: tun.name, socketPath, stop, reload, stopped };
+  return { tunnel, warnings, tunName: tun.name, socketPath, get metricsPort() { return metrics?.port; }, stop, reload, stopped };
 }
 
 /** Initiates `child` and resolves when it is up (or rejects with the reason it failed). */

@@ -9,6 +9,7 @@ import { KeylogWriter } from '../capture/keylog.js';
 import { cryptoProvider } from '../crypto/index.js';
 import { withEvpAead } from '../crypto/node-evp.js';
 import { NodeUdpTransport } from '../net/udp.js';
+import { LinuxUdpTransport, linuxUdpAvailable } from '../net/linux-udp.js';
 import { openLinuxTun } from '../tun/linux.js';
 import { ControlServer, DEFAULT_SOCKET, type ControlRequest } from './control.js';
 import { ikeConfigFromSwanctl } from './from-swanctl.js';
@@ -104,7 +105,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const literal = new Set<string>();
   for (const c of mapped.ike.connections) for (const a of c.localAddrs ?? []) if (a !== '%any') literal.add(a);
   const addresses = literal.size ? [...literal] : ['0.0.0.0'];
-  const udp = new NodeUdpTransport();
+  // Batching sockets (sendmmsg/recvmmsg through koffi) on Linux; node:dgram elsewhere or with TSIPSEC_UDP=dgram.
+  const udp = process.env.TSIPSEC_UDP !== 'dgram' && linuxUdpAvailable() ? new LinuxUdpTransport() : new NodeUdpTransport();
   await udp.bind({ addresses, ports: [500, 4500] });
 
   let tun;

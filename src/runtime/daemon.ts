@@ -122,7 +122,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const tunnel = new Tunnel({
     config: mapped.ike, udp: handshakes ? tapHandshakes(udp, handshakes) : udp, tun, routes, logs,
     // 'node': the AEAD runs on OpenSSL EVP contexts through koffi when libcrypto.so.3 loads (node-evp.ts).
-    provider: (opts.provider ?? 'node') === 'node' ? withEvpAead(cryptoProvider('node')) : cryptoProvider(opts.provider ?? 'node'),
+    // TSIPSEC_AEAD=node keeps node:crypto's createCipheriv per packet (for comparison in bench/e2e).
+    provider: (opts.provider ?? 'node') === 'node' && process.env.TSIPSEC_AEAD !== 'node' ? withEvpAead(cryptoProvider('node')) : cryptoProvider(opts.provider ?? 'node'),
     keys: opts.keylogDir ? keySink(opts.keylogDir, ref, logs) : undefined,
   });
   ref.t = tunnel;

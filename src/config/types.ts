@@ -53,6 +53,8 @@ export interface ConnectionConfig {
   readonly proposals: string[];
   /** Force UDP encapsulation by faking NAT detection (swanctl `encap`). Default false. */
   readonly encap: boolean;
+  /** `encap` was written in the file (tsipsec's own default differs from strongSwan's: see runtime/from-swanctl.ts). */
+  readonly encapConfigured?: boolean;
   /** Default true. */
   readonly mobike: boolean;
   /** Default 'yes'. */

@@ -356,6 +356,7 @@ class Validator {
       remotePort,
       proposals,
       encap: r.get('encap', parseBool, false),
+      encapConfigured: r.raw('encap') !== undefined,
       mobike: r.get('mobike', parseBool, true),
       fragmentation,
       dpdDelaySec: r.get('dpd_delay', parseDurationSec, 0),

@@ -11,6 +11,7 @@ import { withEvpAead } from '../crypto/node-evp.js';
 import { NodeUdpTransport } from '../net/udp.js';
 import { LinuxUdpTransport, linuxUdpAvailable } from '../net/linux-udp.js';
 import { openLinuxTun } from '../tun/linux.js';
+import { LinuxRawEspTransport } from '../net/raw-esp.js';
 import { ControlServer, DEFAULT_SOCKET, type ControlRequest } from './control.js';
 import { ikeConfigFromSwanctl } from './from-swanctl.js';
 import { loadStrongswanConf } from './strongswan-conf.js';
@@ -109,11 +110,29 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const udp = process.env.TSIPSEC_UDP !== 'dgram' && linuxUdpAvailable() ? new LinuxUdpTransport() : new NodeUdpTransport();
   await udp.bind({ addresses, ports: [500, 4500] });
 
+  // Raw ESP (IP protocol 50) only when a connection says `encap = no` (from-swanctl.ts): a raw socket needs root.
+  const rawConns = mapped.ike.connections.filter((c) => c.encap === false).map((c) => c.name);
+  let rawEsp: LinuxRawEspTransport | undefined;
+  if (rawConns.length > 0) {
+    let lastLogMs = 0;
+    rawEsp = new LinuxRawEspTransport({
+      // Refused sends are counted in the transport's stats; log at most one error a second.
+      onError: (err) => { const t = Date.now(); if (t - lastLogMs >= 1000) { lastLogMs = t; logs.sub('esp').warn({ err: err.message }, 'raw ESP'); } },
+    });
+    try {
+      await rawEsp.open({ addresses });
+    } catch (err) {
+      await udp.close();
+      throw new Error(`connections ${rawConns.join(', ')}: encap = no sends ESP as IP protocol 50 when no NAT is seen, which needs a raw socket: ${(err as Error).message}`);
+    }
+  }
+
   let tun;
   try {
     tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: 1400 });
   } catch (err) {
     await udp.close();
+    await rawEsp?.close();
     throw err;
   }
   const routes = new TunnelRoutes({ routes: routeManager });
@@ -121,6 +140,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const handshakes = opts.metrics ? new HandshakeTimer() : undefined;
   const tunnel = new Tunnel({
     config: mapped.ike, udp: handshakes ? tapHandshakes(udp, handshakes) : udp, tun, routes, logs,
+    rawEsp,
     // 'node': the AEAD runs on OpenSSL EVP contexts through koffi when libcrypto.so.3 loads (node-evp.ts).
     // TSIPSEC_AEAD=node keeps node:crypto's createCipheriv per packet (for comparison in bench/e2e).
     provider: (opts.provider ?? 'node') === 'node' && process.env.TSIPSEC_AEAD !== 'node' ? withEvpAead(cryptoProvider('node')) : cryptoProvider(opts.provider ?? 'node'),

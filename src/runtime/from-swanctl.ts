@@ -97,7 +97,11 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
     if (cfg.secrets.privateKeys.length > 1) warnings.push(`${where(c)}: connections.${c.name}: several private keys loaded; using ${cfg.secrets.privateKeys[0]!.path}`);
     if (!privateKey) errors.push(`${where(c)}: connections.${c.name}.local: auth = pubkey needs a private key (private/ or secrets.private-*)`);
   }
-  if (!c.encap) warnings.push(`${where(c)}: connections.${c.name}: tsipsec always encapsulates ESP in UDP 4500 (RFC 3948), as if encap = yes`);
+  // Deliberately unlike strongSwan, whose default is `encap = no` (UDP-encapsulate only when a NAT is
+  // seen): without an `encap` setting tsipsec forces ESP-in-UDP on 4500 (RFC 3948), which passes
+  // firewalls that drop protocol 50 and needs no raw socket. Only an explicit `encap = no` gives
+  // strongSwan's behaviour: raw ESP (IP protocol 50, a raw socket, root) unless NAT detection sees a NAT.
+  const encap = c.encap || c.encapConfigured !== true;
   const children: IkeChildConfigInput[] = [];
   for (const ch of c.children) {
     const m = mapChild(ch, errors, warnings);
@@ -110,7 +114,7 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
     localPort: c.localPort,
     remotePort: c.remotePort,
     proposals: c.proposals,
-    encap: true,
+    encap,
     fragmentation: c.fragmentation !== 'no',
     dpdDelayMs: c.dpdDelaySec * 1000,
     rekeyTimeMs: c.rekeyTimeSec * 1000,

@@ -25,6 +25,7 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
+import * as nodeCryptoModule from 'node:crypto';
 import { INTEG_BY_NAME, PRF_BY_NAME } from './algorithms.js';
 import { certSubjectAltNames, certSubjectDer, certValidity } from './asn1.js';
 import {
@@ -59,10 +60,31 @@ import type {
   SigningKey,
 } from './types.js';
 
-/** RandomSource backed by the OS CSPRNG (for the runtime; cores only see the interface). */
+/**
+ * RandomSource backed by OpenSSL's CSPRNG (for the runtime; cores only see the interface). Small
+ * requests (nonces, SPIs, IVs, DH private keys) are served from a 4 KiB pool refilled in one
+ * randomFillSync call, since each call into OpenSSL costs more than the bytes; every byte is
+ * handed out once, then the pool position moves past it.
+ */
+const RANDOM_POOL_SIZE = 4096;
+const RANDOM_POOL_MAX_REQUEST = 256;
+const randomPool = new Uint8Array(RANDOM_POOL_SIZE);
+let randomPoolPos = RANDOM_POOL_SIZE;
+
 export const nodeRandom: RandomSource = {
   fill(out: Uint8Array): Uint8Array {
-    randomFillSync(out);
+    const n = out.length;
+    if (n > RANDOM_POOL_MAX_REQUEST) {
+      randomFillSync(out);
+      return out;
+    }
+    if (randomPoolPos + n > RANDOM_POOL_SIZE) {
+      randomFillSync(randomPool);
+      randomPoolPos = 0;
+    }
+    out.set(randomPool.subarray(randomPoolPos, randomPoolPos + n));
+    randomPool.fill(0, randomPoolPos, randomPoolPos + n);
+    randomPoolPos += n;
     return out;
   },
 };
@@ -244,11 +266,14 @@ function prf(name: PrfName): Prf {
   };
 }
 
+/** crypto.hash (Node ≥ 20.12, 21.7): one call into OpenSSL instead of three for a Hash object. */
+const oneShotHash = (nodeCryptoModule as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
 function hash(name: HashName, data: Uint8Array): Uint8Array {
   if (name !== 'sha1' && name !== 'sha256' && name !== 'sha384' && name !== 'sha512') {
     throw new Error(`unknown hash name: ${String(name)}`);
   }
-  return u8(createHash(name).update(data).digest());
+  return u8(oneShotHash ? oneShotHash(name, data, 'buffer') : createHash(name).update(data).digest());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,12 +282,23 @@ function hash(name: HashName, data: Uint8Array): Uint8Array {
 const MODP_2048_PRIME = Buffer.from(MODP_2048_PRIME_HEX, 'hex');
 const MODP_2048_PRIME_BIG = BigInt('0x' + MODP_2048_PRIME_HEX);
 
+/**
+ * One DiffieHellman object for the group, reused: generate/computeSecret set the private key and
+ * use it within the same synchronous call, so sharing is safe on the one JS thread and saves the
+ * per-call group setup (OpenSSL DH_check on the prime).
+ */
+let modpShared: ReturnType<typeof createDiffieHellman> | undefined;
+function modpDh(): ReturnType<typeof createDiffieHellman> {
+  modpShared ??= createDiffieHellman(MODP_2048_PRIME, MODP_2048_GENERATOR);
+  return modpShared;
+}
+
 const modp2048: DhGroup = {
   id: 14,
   publicLength: MODP_2048_LENGTH,
   generate(rng: RandomSource): DhKeyPair {
     const x = drawModpExponent(rng);
-    const dh = createDiffieHellman(MODP_2048_PRIME, MODP_2048_GENERATOR);
+    const dh = modpDh();
     dh.setPrivateKey(buf(x));
     dh.generateKeys(); // computes g^x from the private key just set
     return { publicKey: leftPad(dh.getPublicKey(), MODP_2048_LENGTH), privateKey: x };
@@ -271,7 +307,7 @@ const modp2048: DhGroup = {
     if (peerPublic.length !== MODP_2048_LENGTH) return null;
     if (!modpPeerValid(bytesToBigInt(peerPublic), MODP_2048_PRIME_BIG)) return null;
     try {
-      const dh = createDiffieHellman(MODP_2048_PRIME, MODP_2048_GENERATOR);
+      const dh = modpDh();
       dh.setPrivateKey(buf(pair.privateKey));
       return leftPad(dh.computeSecret(buf(peerPublic)), MODP_2048_LENGTH);
     } catch {
@@ -282,12 +318,15 @@ const modp2048: DhGroup = {
 
 function ecpGroup(p: EcpParams): DhGroup {
   const len = p.coordLength;
+  let shared: ReturnType<typeof createECDH> | undefined;
+  // Same reuse argument as modpDh: the private key is set and used within one synchronous call.
+  const ecdhFor = (): ReturnType<typeof createECDH> => (shared ??= createECDH(p.opensslName));
   return {
     id: p.id,
     publicLength: 2 * len,
     generate(rng: RandomSource): DhKeyPair {
       const d = drawEcpScalar(rng, p);
-      const ecdh = createECDH(p.opensslName);
+      const ecdh = ecdhFor();
       ecdh.setPrivateKey(buf(d));
       // RFC 5903 §7: KE data is x ‖ y without the SEC1 0x04 prefix.
       const pub = ecdh.getPublicKey(null, 'uncompressed');
@@ -296,7 +335,7 @@ function ecpGroup(p: EcpParams): DhGroup {
     computeSecret(pair: DhKeyPair, peerPublic: Uint8Array): Uint8Array | null {
       if (peerPublic.length !== 2 * len) return null;
       try {
-        const ecdh = createECDH(p.opensslName);
+        const ecdh = ecdhFor();
         ecdh.setPrivateKey(buf(pair.privateKey));
         const point = Buffer.allocUnsafe(1 + 2 * len);
         point[0] = 0x04;
@@ -311,12 +350,24 @@ function ecpGroup(p: EcpParams): DhGroup {
   };
 }
 
-// RFC 8410 / RFC 8031: X25519 keys as PKCS#8 and SPKI DER around the raw 32 bytes.
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+/**
+ * X25519 (RFC 7748, RFC 8031) keys go through JWK, not PKCS#8/SPKI DER: OpenSSL 3.0's DER decoder
+ * costs ~1-4 ms per key here, JWK ~0.1 ms. For a private JWK, OpenSSL derives the public value from
+ * `d` and ignores `x` (which Node requires to be present), so a placeholder `x` is passed. The
+ * KeyObject built at generate() is kept for the pair's lifetime (WeakMap), so computeSecret does
+ * not import it again.
+ */
+const X25519_PLACEHOLDER_X = Buffer.alloc(X25519_LENGTH).toString('base64url');
+const x25519Keys = new WeakMap<DhKeyPair, KeyObject>();
 
 function x25519Private(d: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, d]), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: buf(d).toString('base64url'), x: X25519_PLACEHOLDER_X }, format: 'jwk' });
+}
+
+function fromBase64Url(s: string | undefined, n: number): Uint8Array | null {
+  if (s === undefined) return null;
+  const b = Buffer.from(s, 'base64url');
+  return b.length === n ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null;
 }
 
 const x25519Group: DhGroup = {
@@ -324,14 +375,19 @@ const x25519Group: DhGroup = {
   publicLength: X25519_LENGTH,
   generate(rng: RandomSource): DhKeyPair {
     const d = rng.fill(new Uint8Array(X25519_LENGTH));
-    const spki = createPublicKey(x25519Private(d)).export({ format: 'der', type: 'spki' });
-    return { publicKey: Uint8Array.prototype.slice.call(spki, spki.length - X25519_LENGTH), privateKey: d };
+    const key = x25519Private(d);
+    const x = fromBase64Url(key.export({ format: 'jwk' }).x, X25519_LENGTH);
+    if (!x) throw new Error('x25519 generate: OpenSSL returned no 32-byte public key');
+    const pair: DhKeyPair = { publicKey: x, privateKey: d };
+    x25519Keys.set(pair, key);
+    return pair;
   },
   computeSecret(pair: DhKeyPair, peerPublic: Uint8Array): Uint8Array | null {
     if (peerPublic.length !== X25519_LENGTH || pair.privateKey.length !== X25519_LENGTH) return null;
     try {
-      const publicKey = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, peerPublic]), format: 'der', type: 'spki' });
-      const s = u8(diffieHellman({ privateKey: x25519Private(pair.privateKey), publicKey }));
+      const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: buf(peerPublic).toString('base64url') }, format: 'jwk' });
+      const privateKey = x25519Keys.get(pair) ?? x25519Private(pair.privateKey);
+      const s = u8(diffieHellman({ privateKey, publicKey }));
       // RFC 8031 §2.3 / RFC 7748 §6.1: reject the all-zero output (OpenSSL already does; belt and braces).
       return s.length === X25519_LENGTH && !isAllZero(s) ? s : null;
     } catch {

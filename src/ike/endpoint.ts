@@ -57,6 +57,11 @@ export class IkeEndpoint {
   private readonly provider: CryptoProvider;
   private readonly rng: RandomSource;
   private readonly sas = new Map<string, IkeSa>();
+  /** Every registered IKE SA once (the SPI index may hold an SA under more than one key). */
+  private readonly live = new Set<IkeSa>();
+  /** Registered IKE SAs per peer address (the per-peer limit), and the address each was counted under. */
+  private readonly perPeer = new Map<string, number>();
+  private readonly countedAt = new Map<IkeSa, string>();
   /** Responder SAs by SPIi + peer address, to recognise IKE_SA_INIT retransmits. */
   private readonly byInit = new Map<string, IkeSa>();
   private readonly espSpis = new Set<number>();
@@ -89,11 +94,24 @@ export class IkeEndpoint {
       allocIkeSpi: () => self.allocIkeSpi(),
       registerSa: (sa) => {
         self.sas.set(hex(sa.localSpi), sa);
+        if (!self.live.has(sa)) {
+          self.live.add(sa);
+          const a = sa.remote.address;
+          self.countedAt.set(sa, a);
+          self.perPeer.set(a, (self.perPeer.get(a) ?? 0) + 1);
+        }
         if (!sa.initiator && sa.phase.name === 'half-open') self.byInit.set(initKey(sa.spiI, sa.remote.address, sa.remote.port), sa);
       },
       unregisterSa: (sa) => {
         const k = hex(sa.localSpi);
         if (self.sas.get(k) === sa) self.sas.delete(k);
+        if (self.live.delete(sa)) {
+          const a = self.countedAt.get(sa)!;
+          self.countedAt.delete(sa);
+          const n = (self.perPeer.get(a) ?? 1) - 1;
+          if (n > 0) self.perPeer.set(a, n);
+          else self.perPeer.delete(a);
+        }
         for (const [key, v] of self.byInit) if (v === sa) self.byInit.delete(key);
       },
       wallClockMs: wall,
@@ -219,7 +237,13 @@ export class IkeEndpoint {
     } else {
       children = [...conn.children];
     }
-    const existing = this.uniqueSas().find((s) => s.conn === conn && s.phase.name === 'established' && !s.replacedBy);
+    let existing: IkeSa | undefined;
+    for (const s of this.live) {
+      if (s.conn === conn && s.phase.name === 'established' && !s.replacedBy) {
+        existing = s;
+        break;
+      }
+    }
     if (existing) {
       for (const c of children) existing.queueTask({ kind: 'create-child', child: c });
       kick(existing, now);
@@ -312,7 +336,9 @@ export class IkeEndpoint {
   // ---- helpers -----------------------------------------------------------------------------------
 
   private uniqueSas(): IkeSa[] {
-    return [...new Set(this.sas.values())].filter((s) => s.phase.name !== 'dead');
+    const out: IkeSa[] = [];
+    for (const s of this.live) if (s.phase.name !== 'dead') out.push(s);
+    return out;
   }
 
   private candidates(d: Datagram): IkeConnection[] {
@@ -322,9 +348,7 @@ export class IkeEndpoint {
   }
 
   private ikeSasWithPeer(address: string): number {
-    let n = 0;
-    for (const s of this.uniqueSas()) if (s.remote.address === address) n++;
-    return n;
+    return this.perPeer.get(address) ?? 0;
   }
 }
 

@@ -158,7 +158,24 @@ export function parseProposal(text: string, protocol: 'ike' | 'esp'): ConfigProp
  * Parses a swanctl-style proposal list ("a, b", or "default"). Throws an Error naming the keyword
  * for anything unknown.
  */
+/**
+ * Parsed proposal lists by text, so each establishment does not re-parse its connection's strings
+ * (the parse is pure; a bounded cache of results, which callers treat as read-only).
+ */
+const parsedCache = new Map<string, readonly ConfigProposal[]>();
+const PARSED_CACHE_MAX = 256;
+
 export function parseProposals(text: string, protocol: 'ike' | 'esp'): ConfigProposal[] {
+  const key = `${protocol}|${text}`;
+  const hit = parsedCache.get(key);
+  if (hit) return hit as ConfigProposal[];
+  const out = parseProposalsUncached(text, protocol);
+  if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.clear();
+  parsedCache.set(key, out);
+  return out;
+}
+
+function parseProposalsUncached(text: string, protocol: 'ike' | 'esp'): ConfigProposal[] {
   const out: ConfigProposal[] = [];
   for (const part of text.split(',')) {
     const p = part.trim();

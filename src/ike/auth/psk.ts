@@ -12,10 +12,31 @@ import type { CryptoProvider } from '../../crypto/types.js';
 /** The 17-octet ASCII pad string of RFC 7296 §2.15. */
 export const KEY_PAD_FOR_IKEV2: Uint8Array = new TextEncoder().encode('Key Pad for IKEv2');
 
+/**
+ * prf(Shared Secret, "Key Pad for IKEv2") per configured PSK (the same Uint8Array object) and PRF:
+ * it depends on neither the SA nor the message, so it is computed once, not twice per IKE_AUTH.
+ */
+const padded = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+function keyPadded(provider: CryptoProvider, prfId: number, psk: Uint8Array): Uint8Array {
+  let m = padded.get(psk);
+  if (!m) {
+    m = new Map();
+    padded.set(psk, m);
+  }
+  const k = `${provider.name}|${prfId}`;
+  let v = m.get(k);
+  if (!v) {
+    const prf = provider.prf(prfName(prfId));
+    v = prf.compute(psk, KEY_PAD_FOR_IKEV2);
+    m.set(k, v);
+  }
+  return v;
+}
+
 export function pskAuth(provider: CryptoProvider, prfId: number, psk: Uint8Array, octets: Uint8Array): Uint8Array {
   if (psk.length === 0) throw new Error('pskAuth: psk is empty');
-  const prf = provider.prf(prfName(prfId));
-  return prf.compute(prf.compute(psk, KEY_PAD_FOR_IKEV2), octets);
+  return provider.prf(prfName(prfId)).compute(keyPadded(provider, prfId, psk), octets);
 }
 
 /** Compares without an early exit on the first differing byte. Length differences return false. */

@@ -114,9 +114,12 @@ export class MemoryRawEspHost implements RawEspTransport {
     const family = addressFamily(remoteAddress);
     const o = this.opened;
     let from: string | undefined;
+    // As LinuxRawEspTransport picks: the socket on `localAddress`, else a wildcard one of the family, else
+    // (no local address asked for) any socket of the family.
     if (o) {
       if (localAddress !== undefined && o.includes(localAddress) && addressFamily(localAddress) === family) from = localAddress;
       else if (o.includes(family === 6 ? '::' : '0.0.0.0')) from = localAddress !== undefined && this.addresses.includes(localAddress) ? localAddress : this.addresses.find((a) => addressFamily(a) === family);
+      else if (localAddress === undefined) from = o.find((a) => addressFamily(a) === family);
     }
     if (from === undefined) {
       this.counters.txErrors++;

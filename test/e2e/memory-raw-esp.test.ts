@@ -1,0 +1,152 @@
+/**
+ * In-memory end to end for raw ESP: MemoryTun ⇄ Tunnel ⇄ (MemoryNetwork for IKE, MemoryRawEspNetwork for
+ * ESP) ⇄ Tunnel ⇄ MemoryTun. With `encap: false` and no NAT, ESP leaves on the raw transport (IP
+ * protocol 50) and never as UDP; with `encap: true` it stays ESP-in-UDP on 4500 even when a raw
+ * transport is there; a non-encapsulated child without a raw transport drops and counts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryNetwork } from '../../src/net/memory.js';
+import { MemoryRawEspNetwork } from '../../src/net/memory-raw.js';
+import { MemoryTun } from '../../src/tun/memory.js';
+import { Tunnel } from '../../src/runtime/tunnel.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { seededRandom } from '../../src/crypto/seeded-random.js';
+import type { IkeConfigInput } from '../../src/ike/config.js';
+import { buildIp } from '../../src/capture/pcap-writer.js';
+import { internetChecksum } from '../../src/wire/checksum.js';
+
+const A = '198.18.0.1';
+const B = '198.18.0.2';
+const PSK = new TextEncoder().encode('memory raw esp test pre-shared key');
+const MARKER = 'rawesp!!';
+
+function config(side: 'a' | 'b', encap: boolean): IkeConfigInput {
+  const me = side === 'a' ? A : B;
+  const peer = side === 'a' ? B : A;
+  return {
+    connections: [{
+      name: 'gw', localAddrs: [me], remoteAddrs: [peer], proposals: ['aes256gcm16-prfsha256-x25519'], encap,
+      local: { auth: 'psk', id: `${side}.test`, psk: PSK },
+      remote: { auth: 'psk', id: `${side === 'a' ? 'b' : 'a'}.test`, psk: PSK },
+      children: [{
+        name: 'net',
+        localTs: [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'],
+        remoteTs: [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'],
+        espProposals: ['aes256gcm16'], mode: 'tunnel',
+        startAction: side === 'a' ? 'start' : 'none',
+      }],
+    }],
+  };
+}
+
+/** ICMP echo (RFC 792) with the marker in its data, checksum computed here. */
+function icmpEcho(src: string, dst: string, seq: number, type = 8): Uint8Array {
+  const icmp = new Uint8Array(16);
+  icmp[0] = type;
+  icmp[6] = seq >> 8; icmp[7] = seq & 0xff;
+  icmp.set(new TextEncoder().encode(MARKER), 8);
+  const c = internetChecksum(icmp);
+  icmp[2] = c >> 8; icmp[3] = c & 0xff;
+  return buildIp({ src, dst, protocol: 1, payload: icmp });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('in-memory tunnel over raw ESP', () => {
+  let tunnels: Tunnel[] = [];
+  afterEach(async () => {
+    for (const t of tunnels) await t.close();
+    tunnels = [];
+  });
+
+  async function bringUp(encap: boolean, withRaw: { a: boolean; b: boolean } = { a: true, b: true }) {
+    const net = new MemoryNetwork({ clock: systemClock });
+    const raw = new MemoryRawEspNetwork();
+    const tunA = new MemoryTun({ name: 'a0' });
+    const tunB = new MemoryTun({ name: 'b0' });
+    const udpA = net.endpoint(A);
+    const udpB = net.endpoint(B);
+    await udpA.bind({ ports: [500, 4500] });
+    await udpB.bind({ ports: [500, 4500] });
+    const rawA = raw.host(A);
+    const rawB = raw.host(B);
+    await rawA.open({ addresses: [A] });
+    await rawB.open({ addresses: [B] });
+    const a = new Tunnel({ config: config('a', encap), udp: udpA, rawEsp: withRaw.a ? rawA : undefined, tun: tunA, rng: seededRandom(21), keepaliveSec: 0 });
+    const b = new Tunnel({ config: config('b', encap), udp: udpB, rawEsp: withRaw.b ? rawB : undefined, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
+    tunnels.push(a, b);
+    const up: boolean[] = [];
+    a.on((e) => { if (e.type === 'child-up') up.push(e.encap); });
+    b.on((e) => { if (e.type === 'child-up') up.push(e.encap); });
+    a.start();
+    for (let i = 0; i < 200 && up.length < 2; i++) {
+      net.deliverUntil(systemClock.now());
+      await sleep(2);
+    }
+    expect(up).toEqual([encap, encap]);
+    const flush = () => { net.deliverUntil(systemClock.now()); raw.deliver(); };
+    return { net, raw, tunA, tunB, a, b, flush };
+  }
+
+  it('encap: false: a ping crosses both ways as IP protocol 50, never in UDP, never in the clear', async () => {
+    const { net, raw, tunA, tunB, a, b, flush } = await bringUp(false);
+    const udpBefore = net.captured.length;
+    const req = icmpEcho('198.19.1.1', '198.19.2.1', 1);
+    tunA.inject(req);
+    flush();
+    expect(tunB.written.map(hexOf)).toEqual([hexOf(req)]);
+    const rep = icmpEcho('198.19.2.1', '198.19.1.1', 1, 0);
+    tunB.inject(rep);
+    flush();
+    expect(tunA.written.map(hexOf)).toEqual([hexOf(rep)]);
+    expect(raw.captured.map((c) => [c.fromAddress, c.toAddress, c.fate])).toEqual([[A, B, 'delivered'], [B, A, 'delivered']]);
+    // The raw packets start at the SPI the peer chose for its inbound SA.
+    const spiOutA = a.status().ikeSas[0]!.childCounters[0]!.spiOut;
+    expect(hexOf(raw.captured[0]!.data.subarray(0, 4))).toBe(spiOutA);
+    expect(b.status().ikeSas[0]!.childCounters[0]!.spiIn).toBe(spiOutA);
+    expect(net.captured.length).toBe(udpBefore);
+    for (const d of [...net.captured, ...raw.captured]) expect(Buffer.from(d.data).includes(Buffer.from(MARKER))).toBe(false);
+    expect(a.status().ikeSas[0]!.childCounters[0]).toMatchObject({ packetsOut: 1, packetsIn: 1 });
+  });
+
+  it('encap: true: ESP stays in UDP 4500 even with a raw transport open', async () => {
+    const { net, raw, tunA, tunB, flush } = await bringUp(true);
+    const req = icmpEcho('198.19.1.1', '198.19.2.1', 2);
+    tunA.inject(req);
+    flush();
+    expect(tunB.written.map(hexOf)).toEqual([hexOf(req)]);
+    expect(raw.captured).toEqual([]);
+    const esp = net.captured.filter((d) => d.toPort === 4500 && d.data.length > 8 && (d.data[0]! | d.data[1]! | d.data[2]! | d.data[3]!) !== 0);
+    expect(esp.length).toBe(1);
+  });
+
+  it('a non-encapsulated child without a raw transport drops its outbound packets and counts them', async () => {
+    const { net, raw, tunA, tunB, a, flush } = await bringUp(false, { a: false, b: true });
+    const udpBefore = net.captured.length;
+    tunA.inject(icmpEcho('198.19.1.1', '198.19.2.1', 3));
+    tunA.inject(icmpEcho('198.19.1.1', '198.19.2.1', 4));
+    flush();
+    expect(tunB.written).toEqual([]);
+    expect(raw.captured).toEqual([]);
+    expect(net.captured.length).toBe(udpBefore);
+    expect(a.status().drops.tun.noRawEsp).toBe(2);
+  });
+
+  it('garbage and replayed raw ESP is dropped and counted, nothing reaches the TUN', async () => {
+    const { raw, tunA, tunB, b, flush } = await bringUp(false);
+    tunA.inject(icmpEcho('198.19.1.1', '198.19.2.1', 5));
+    flush();
+    expect(tunB.written.length).toBe(1);
+    const sent = raw.captured[0]!.data;
+    const intruder = raw.host('198.18.0.9');
+    await intruder.open({ addresses: ['198.18.0.9'] });
+    intruder.send(sent, B);
+    intruder.send(Uint8Array.of(1, 2, 3), B);
+    raw.deliver();
+    expect(tunB.written.length).toBe(1);
+    const drops = b.status().drops.esp;
+    expect(drops.replay).toBe(1);
+    expect(drops.short).toBe(1);
+  });
+});

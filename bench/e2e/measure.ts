@@ -5,7 +5,9 @@
 import { cpuSeconds, sh, sleep, spawnIn, stop, waitFor, type Proc } from './proc.js';
 import { LAN_A, LAN_B, NS_A, NS_B } from './topology.js';
 
-export interface TcpResult { gbps: number; bytes: number; cpuSeconds: number; cpuSecPerGB: number; retransmits: number }
+/** One iperf3 report interval (1 s): seconds from the test start, Gbit/s sent in it. */
+export interface TcpInterval { start: number; end: number; gbps: number }
+export interface TcpResult { gbps: number; bytes: number; cpuSeconds: number; cpuSecPerGB: number; retransmits: number; intervals: TcpInterval[] }
 export interface UdpStep { rateMbps: number; lossPercent: number; receivedGbps: number; pps: number }
 export interface UdpResult { gbps: number; pps: number; rateMbps: number; lossPercent: number; steps: UdpStep[] }
 export interface PingResult { avgMs: number; minMs: number; maxMs: number; received: number; sent: number }
@@ -25,6 +27,7 @@ export { stop as stopIperfServer };
 
 interface IperfJson {
   error?: string;
+  intervals?: Array<{ sum?: { start?: number; end?: number; bits_per_second?: number } }>;
   end?: {
     sum_received?: { bytes?: number; bits_per_second?: number };
     sum_sent?: { retransmits?: number };
@@ -41,8 +44,10 @@ async function iperfClient(args: string[], seconds: number): Promise<IperfJson> 
   return j;
 }
 
-export async function measureTcp(seconds: number, procs: readonly Proc[]): Promise<TcpResult> {
+/** `onStart` runs just before iperf3 starts (the rekey watcher's time origin). */
+export async function measureTcp(seconds: number, procs: readonly Proc[], onStart?: () => void): Promise<TcpResult> {
   const before = procs.map((p) => cpuSeconds(p.pid));
+  onStart?.();
   const j = await iperfClient([], seconds);
   const after = procs.map((p) => cpuSeconds(p.pid));
   const cpu = procs.reduce((s, _, i) => s + (after[i]! - before[i]!), 0);
@@ -50,6 +55,7 @@ export async function measureTcp(seconds: number, procs: readonly Proc[]): Promi
   return {
     gbps: (j.end?.sum_received?.bits_per_second ?? 0) / 1e9, bytes, cpuSeconds: cpu,
     cpuSecPerGB: procs.length === 0 || bytes === 0 ? NaN : cpu / (bytes / 1e9), retransmits: j.end?.sum_sent?.retransmits ?? 0,
+    intervals: (j.intervals ?? []).map((x) => ({ start: x.sum?.start ?? 0, end: x.sum?.end ?? 0, gbps: (x.sum?.bits_per_second ?? 0) / 1e9 })),
   };
 }
 

@@ -18,7 +18,18 @@ import type { TunnelStatus } from '../../src/runtime/tunnel.js';
 import { inNs, must, sh, spawnIn, stop, waitFor, type Proc } from './proc.js';
 import { LAN_A, LAN_A_NET, LAN_B, LAN_B_NET, LINK_A, LINK_B, NS_A, NS_B } from './topology.js';
 
-export const ROW_NAMES = ['plaintext', 'tsipsec', 'tsipsec-strongswan', 'strongswan', 'wireguard'] as const;
+export const ROW_NAMES = ['plaintext', 'tsipsec', 'tsipsec-strongswan', 'strongswan', 'wireguard', 'tsipsec-dgram', 'tsipsec-v0'] as const;
+/** Rows run by default; the ablation rows (tsipsec-dgram, tsipsec-v0) only when asked for with --rows. */
+export const DEFAULT_ROWS: readonly RowName[] = ['plaintext', 'tsipsec', 'tsipsec-strongswan', 'strongswan', 'wireguard'];
+/**
+ * Environment of the tsipsec processes per row: the ablation rows switch levers off (daemon.ts).
+ *   tsipsec-dgram  node-evp AEAD, node:dgram sockets (no sendmmsg/recvmmsg)
+ *   tsipsec-v0     node:crypto createCipheriv per packet and node:dgram: the data plane before issue 6
+ */
+const TSIPSEC_ENV: Partial<Record<RowName, Record<string, string>>> = {
+  'tsipsec-dgram': { TSIPSEC_UDP: 'dgram' },
+  'tsipsec-v0': { TSIPSEC_UDP: 'dgram', TSIPSEC_AEAD: 'node' },
+};
 export type RowName = (typeof ROW_NAMES)[number];
 
 export interface RowRun {
@@ -26,6 +37,8 @@ export interface RowRun {
   readonly procs: readonly Proc[];
   /** Extra facts for the report (e.g. the negotiated algorithms). */
   readonly note: string;
+  /** tsipsec rows: the inbound SPIs of the installed child SAs on side A (a change = a rekey). */
+  childSpis?(): Promise<string[]>;
   teardown(): Promise<void>;
 }
 
@@ -35,6 +48,8 @@ export interface RowOptions {
   /** Extra node flags for the tsipsec processes (e.g. --cpu-prof --cpu-prof-dir=…). */
   nodeArgs: readonly string[];
   keep: boolean;
+  /** CHILD_SA rekey_time in seconds (rand_time 0) on side A (3× on B, so A initiates every rekey); undefined = defaults. */
+  childRekeySec?: number;
 }
 
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -43,17 +58,18 @@ const CHARON = '/usr/lib/ipsec/charon';
 export function rowAvailable(row: RowName): string | undefined {
   if (row === 'wireguard' && !['/usr/bin/wireguard-go', '/usr/sbin/wireguard-go'].some(existsSync)) return 'wireguard-go is not installed';
   if ((row === 'strongswan' || row === 'tsipsec-strongswan') && !existsSync(CHARON)) return `${CHARON} is missing`;
-  if ((row === 'tsipsec' || row === 'tsipsec-strongswan') && !existsSync(MAIN_JS)) return `${MAIN_JS} is missing (npm run build)`;
+  if (row.startsWith('tsipsec') && !existsSync(MAIN_JS)) return `${MAIN_JS} is missing (npm run build)`;
   return undefined;
 }
 
 export async function setupRow(row: RowName, o: RowOptions): Promise<RowRun> {
   rmSync(o.work, { recursive: true, force: true });
   mkdirSync(o.work, { recursive: true });
+  childRekeySec = o.childRekeySec;
   const cleanWork = () => { if (!o.keep) rmSync(o.work, { recursive: true, force: true }); };
   switch (row) {
     case 'plaintext': return plaintext(cleanWork);
-    case 'tsipsec': return tsipsecPair(o, cleanWork);
+    case 'tsipsec': case 'tsipsec-dgram': case 'tsipsec-v0': return tsipsecPair(o, cleanWork, TSIPSEC_ENV[row] ?? {});
     case 'tsipsec-strongswan': return tsipsecStrongswan(o, cleanWork);
     case 'strongswan': return strongswanPair(o, cleanWork);
     case 'wireguard': return wireguard(o, cleanWork);
@@ -80,6 +96,8 @@ async function plaintext(clean: () => void): Promise<RowRun> {
 const IKE_PROPOSAL = 'aes256gcm16-prfsha256-x25519';
 const ESP_PROPOSAL = 'aes256gcm16';
 
+let childRekeySec: number | undefined;
+
 function swanctlConf(side: 'a' | 'b', psk: string, start: boolean, charon: boolean): string {
   const me = side === 'a' ? LINK_A : LINK_B;
   const peer = side === 'a' ? LINK_B : LINK_A;
@@ -105,7 +123,9 @@ ${charon ? '    mobike = no\n' : ''}    local {
         esp_proposals = ${ESP_PROPOSAL}
         mode = tunnel
         start_action = ${start ? 'start' : 'none'}
-      }
+${childRekeySec !== undefined ? `        rekey_time = ${side === 'a' ? childRekeySec : 3 * childRekeySec}s
+        rand_time = 0s
+` : ''}      }
     }
   }
 }
@@ -127,13 +147,13 @@ function newPsk(): string {
 
 interface Tsipsec { proc: Proc; socket: string }
 
-function startTsipsec(side: 'a' | 'b', dir: string, conf: string, nodeArgs: readonly string[]): Tsipsec {
+function startTsipsec(side: 'a' | 'b', dir: string, conf: string, nodeArgs: readonly string[], env: Record<string, string> = {}): Tsipsec {
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'swanctl.conf');
   writeFileSync(config, conf, { mode: 0o600 });
   const socket = join(dir, 'tsipsec.sock');
   const proc = spawnIn(`tsipsec-${side}`, side === 'a' ? NS_A : NS_B, process.execPath,
-    [...nodeArgs, MAIN_JS, 'up', '--config', config, '--socket', socket, '--tun', `tsbe${side}%d`, '--log-level', 'warn']);
+    [...nodeArgs, MAIN_JS, 'up', '--config', config, '--socket', socket, '--tun', `tsbe${side}%d`, '--log-level', 'warn'], { ...process.env, ...env });
   return { proc, socket };
 }
 
@@ -150,17 +170,22 @@ async function waitTsipsecChild(t: Tsipsec, peer: () => string): Promise<TunnelS
   return status!;
 }
 
-async function tsipsecPair(o: RowOptions, clean: () => void): Promise<RowRun> {
+async function childSpis(t: Tsipsec): Promise<string[]> {
+  const s = (await controlRequest(t.socket, { cmd: 'status' }, 2000)) as TunnelStatus;
+  return s.ikeSas.flatMap((sa) => sa.childCounters.map((c) => c.spiIn)).sort();
+}
+
+async function tsipsecPair(o: RowOptions, clean: () => void, env: Record<string, string>): Promise<RowRun> {
   const psk = newPsk();
-  const b = startTsipsec('b', join(o.work, 'b'), swanctlConf('b', psk, false, false), o.nodeArgs);
+  const b = startTsipsec('b', join(o.work, 'b'), swanctlConf('b', psk, false, false), o.nodeArgs, env);
   let a: Tsipsec | undefined;
   try {
     await waitFor('tsipsec B control socket', async () => existsSync(b.socket), 15_000, 100);
-    a = startTsipsec('a', join(o.work, 'a'), swanctlConf('a', psk, true, false), o.nodeArgs);
+    a = startTsipsec('a', join(o.work, 'a'), swanctlConf('a', psk, true, false), o.nodeArgs, env);
     const aa = a;
     const st = await waitTsipsecChild(aa, () => b.proc.output());
     return {
-      procs: [aa.proc, b.proc], note: st.ikeSas[0]?.algorithms ?? '',
+      procs: [aa.proc, b.proc], note: st.ikeSas[0]?.algorithms ?? '', childSpis: () => childSpis(aa),
       async teardown() { await stop(aa.proc); await stop(b.proc); clean(); },
     };
   } catch (e) {
@@ -241,7 +266,7 @@ async function tsipsecStrongswan(o: RowOptions, clean: () => void): Promise<RowR
     const aa = a;
     const st = await waitTsipsecChild(aa, () => b.proc.output());
     return {
-      procs: [aa.proc, b.proc], note: st.ikeSas[0]?.algorithms ?? '',
+      procs: [aa.proc, b.proc], note: st.ikeSas[0]?.algorithms ?? '', childSpis: () => childSpis(aa),
       async teardown() { await stop(aa.proc); await stop(b.proc); clean(); },
     };
   } catch (e) {

@@ -3,7 +3,13 @@
  *
  *   npm run build && node dist/bench/e2e/run.js [--seconds 10] [--reps 3]
  *       [--rows plaintext,tsipsec,tsipsec-strongswan,strongswan,wireguard] [--udp-seconds 3] [--udp-steps 5]
- *       [--udp-len 1372] [--readme bench/README.md] [--cpu-prof DIR] [--keep]
+ *       [--udp-len 1372] [--readme bench/README.md] [--cpu-prof DIR] [--keep] [--rekey SEC]
+ *
+ * --rows also takes the ablation rows tsipsec-dgram (node:dgram instead of sendmmsg/recvmmsg) and
+ * tsipsec-v0 (node:dgram and node:crypto's createCipheriv per packet: the data plane before issue 6).
+ * --rekey SEC sets every row's CHILD_SA rekey_time to SEC (rand_time 0): for tsipsec rows the bench
+ * watches side A's child SPIs during the TCP test and reports each rekey's 1-s iperf3 interval against
+ * its neighbours (the issue's "no collapse during a rekey": ≥ 0.8).
  *
  * Per repetition every row is set up, measured and torn down, rows in a rotated order each repetition so
  * drift on a shared machine spreads over all of them; the table shows the median over repetitions.
@@ -23,9 +29,9 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machineInfo, machineLine, median, replaceSection, type MachineInfo } from '../machine.js';
-import { measurePing, measureTcp, measureUdp, startIperfServer, stopIperfServer, waitPath, type PingResult, type TcpResult, type UdpResult } from './measure.js';
+import { measurePing, measureTcp, measureUdp, startIperfServer, stopIperfServer, waitPath, type PingResult, type TcpInterval, type TcpResult, type UdpResult } from './measure.js';
 import { initClockTicks, killAllSync, sh, stop, stopAll } from './proc.js';
-import { ROW_NAMES, rowAvailable, setupRow, type RowName } from './rows.js';
+import { DEFAULT_ROWS, ROW_NAMES, rowAvailable, setupRow, type RowName } from './rows.js';
 import { createTopology, destroyTopology } from './topology.js';
 
 export interface E2eOptions {
@@ -37,10 +43,19 @@ export interface E2eOptions {
   udpLen: number;
   cpuProfDir?: string;
   keep: boolean;
+  /** CHILD_SA rekey_time (s, rand_time 0) in every row's IKE config, so rekeys happen during the TCP test. */
+  rekeySec?: number;
   log?: (msg: string) => void;
 }
 
-export interface E2eSample { rep: number; tcp: TcpResult; udp: UdpResult; ping: PingResult; note: string }
+/**
+ * A child rekey seen during the TCP test (tsipsec rows: a new inbound SPI on side A's status, polled
+ * every 100 ms): the iperf3 interval it fell in, and that interval's rate ÷ the mean of its two
+ * neighbours (the issue's criterion: ≥ 0.8).
+ */
+export interface RekeyDip { atSec: number; interval: number; ratio: number }
+
+export interface E2eSample { rep: number; tcp: TcpResult; udp: UdpResult; ping: PingResult; note: string; rekeys?: RekeyDip[] }
 export interface E2eRowResult {
   row: RowName;
   skipped?: string;
@@ -50,7 +65,7 @@ export interface E2eRowResult {
 }
 export interface E2eReport { date: string; machine: MachineInfo; options: Omit<E2eOptions, 'log'>; rows: E2eRowResult[] }
 
-export const DEFAULT_E2E: E2eOptions = { seconds: 10, reps: 3, rows: ROW_NAMES, udpSeconds: 3, udpSteps: 5, udpLen: 1372, keep: false };
+export const DEFAULT_E2E: E2eOptions = { seconds: 10, reps: 3, rows: DEFAULT_ROWS, udpSeconds: 3, udpSteps: 5, udpLen: 1372, keep: false };
 
 export async function runE2e(opts: E2eOptions): Promise<E2eReport> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`e2e: ${m}\n`));
@@ -84,16 +99,20 @@ export async function runE2e(opts: E2eOptions): Promise<E2eReport> {
         let tunnel;
         let server;
         try {
-          tunnel = await setupRow(row, { work: join(work, `${row}-${rep}`), nodeArgs, keep: opts.keep });
+          tunnel = await setupRow(row, { work: join(work, `${row}-${rep}`), nodeArgs, keep: opts.keep, childRekeySec: opts.rekeySec });
           await waitPath();
           server = await startIperfServer();
           const ping = await measurePing();
-          const tcp = await measureTcp(opts.seconds, tunnel.procs);
+          const watch = opts.rekeySec !== undefined && tunnel.childSpis ? watchRekeys(tunnel.childSpis) : undefined;
+          const tcp = await measureTcp(opts.seconds, tunnel.procs, () => watch?.start());
+          const rekeys = watch ? rekeyDips(await watch.stop(), tcp.intervals) : undefined;
           // iperf3's own UDP sender tops out at a few Gbit/s here: start no higher than 4 Gbit/s.
           const startMbps = Math.min(4000, Math.max(100, Math.round(tcp.gbps * 1000 * 1.5)));
           const udp = await measureUdp(startMbps, opts.udpLen, opts.udpSeconds, opts.udpSteps);
-          res.samples.push({ rep, tcp, udp, ping, note: tunnel.note });
-          log(`  TCP ${tcp.gbps.toFixed(3)} Gbit/s (${tcp.cpuSecPerGB.toFixed(2)} CPU s/GB), UDP ${udp.gbps.toFixed(3)} Gbit/s ${Math.round(udp.pps)} pps, RTT ${ping.avgMs} ms`);
+          res.samples.push({ rep, tcp, udp, ping, note: tunnel.note, ...(rekeys ? { rekeys } : {}) });
+          log(`  TCP ${tcp.gbps.toFixed(3)} Gbit/s (${tcp.cpuSecPerGB.toFixed(2)} CPU s/GB), UDP ${udp.gbps.toFixed(3)} Gbit/s ${Math.round(udp.pps)} pps, RTT ${ping.avgMs} ms`
+            + (rekeys ? `, rekeys ${rekeys.map((r) => `@${r.atSec.toFixed(1)}s ×${r.ratio.toFixed(2)}`).join(' ') || 'none seen'}` : '')
+            + `; intervals ${tcp.intervals.map((x) => x.gbps.toFixed(2)).join(' ')}`);
         } catch (e) {
           res.errors.push(`rep ${rep + 1}: ${(e as Error).message}`);
           log(`  FAILED: ${(e as Error).message.slice(0, 2000)}`);
@@ -124,12 +143,52 @@ export async function runE2e(opts: E2eOptions): Promise<E2eReport> {
   return { date: new Date().toISOString(), machine, options, rows: [...results.values()] };
 }
 
+/** Polls the child SPIs every 100 ms from `start()`; `stop()` gives the seconds (from start) at which new SPIs appeared. */
+function watchRekeys(spis: () => Promise<string[]>): { start(): void; stop(): Promise<number[]> } {
+  let t0 = 0;
+  let running = false;
+  const seen = new Set<string>();
+  const at: number[] = [];
+  let loop: Promise<void> = Promise.resolve();
+  void spis().then((s) => s.forEach((x) => seen.add(x)), () => undefined);
+  return {
+    start() {
+      t0 = performance.now();
+      running = true;
+      loop = (async () => {
+        while (running) {
+          try {
+            for (const x of await spis()) if (!seen.has(x)) { seen.add(x); at.push((performance.now() - t0) / 1000); }
+          } catch { /* control socket busy */ }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+    },
+    async stop() { running = false; await loop; return at; },
+  };
+}
+
+/** For each rekey inside the test: its 1-s interval's rate ÷ the mean of the intervals before and after. */
+export function rekeyDips(atSec: readonly number[], intervals: readonly TcpInterval[]): RekeyDip[] {
+  const out: RekeyDip[] = [];
+  for (const t of atSec) {
+    const k = intervals.findIndex((x) => t >= x.start && t < x.end);
+    if (k < 0) continue;
+    const nb = [intervals[k - 1], intervals[k + 1]].filter((x): x is TcpInterval => x !== undefined);
+    const mean = nb.reduce((s, x) => s + x.gbps, 0) / (nb.length || 1);
+    out.push({ atSec: t, interval: k, ratio: mean > 0 ? intervals[k]!.gbps / mean : NaN });
+  }
+  return out;
+}
+
 const LABEL: Record<RowName, string> = {
   plaintext: '1 plaintext (kernel routing, no tunnel)',
   tsipsec: '2 tsipsec ↔ tsipsec',
   'tsipsec-strongswan': '3 tsipsec ↔ strongSwan libipsec',
   strongswan: '4 strongSwan libipsec ↔ libipsec',
   wireguard: '5 wireguard-go ↔ wireguard-go',
+  'tsipsec-dgram': '2b tsipsec ↔ tsipsec, node:dgram sockets',
+  'tsipsec-v0': '2c tsipsec ↔ tsipsec, node:dgram + node:crypto (before issue 6)',
 };
 
 function f(x: number, digits: number): string {
@@ -139,21 +198,23 @@ function f(x: number, digits: number): string {
 export function formatE2e(r: E2eReport): string {
   const o = r.options;
   const lines = [
-    `Machine: ${machineLine(r.machine)}. Run: \`npm run build && node dist/bench/e2e/run.js --seconds ${o.seconds} --reps ${o.reps}\` (${r.date.slice(0, 10)}).`,
+    `Machine: ${machineLine(r.machine)}. Run: \`npm run build && node dist/bench/e2e/run.js --seconds ${o.seconds} --reps ${o.reps}${o.rows.join(',') !== DEFAULT_ROWS.join(',') ? ` --rows ${o.rows.join(',')}` : ''}${o.rekeySec !== undefined ? ` --rekey ${o.rekeySec}` : ''}\` (${r.date.slice(0, 10)}).`,
     '',
     `Two namespaces on a veth link; traffic from LAN A to LAN B through each row's tunnel. IKEv2 PSK with ${'aes256gcm16-prfsha256-x25519'}, ESP AES-256-GCM-16, tunnel mode, ESP-in-UDP (rows 2–4). ` +
     `TCP: iperf3, one stream, ${o.seconds} s. UDP: iperf3 ${o.udpLen}-byte datagrams (${o.udpLen + 28}-byte IP packets), highest offered rate with < 1 % loss (${o.udpSteps}-step bisection, ${o.udpSeconds} s each); received Gbit/s (UDP payload) and packets/s. ` +
     `CPU: utime+stime of both tunnel processes during the TCP test per GB carried. RTT: 20 pings, 50 ms apart. Median of ${o.reps} repetitions, rows alternating.`,
     '',
-    '| row | TCP Gbit/s | UDP Gbit/s | UDP kpps | CPU s/GB | RTT ms | TCP ÷ row 4 |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| row | TCP Gbit/s | UDP Gbit/s | UDP kpps | CPU s/GB | RTT ms | TCP ÷ row 4 |' + (o.rekeySec !== undefined ? ' worst rekey interval ÷ neighbours |' : ''),
+    '|---|---:|---:|---:|---:|---:|---:|' + (o.rekeySec !== undefined ? '---:|' : ''),
   ];
   for (const row of r.rows) {
     if (row.skipped) { lines.push(`| ${LABEL[row.row]} | skipped: ${row.skipped} | | | | | |`); continue; }
     const m = row.median;
     const n = row.samples.length;
     const udpOk = m.udpGbps > 0;
-    lines.push(`| ${LABEL[row.row]}${n < o.reps ? ` (${n}/${o.reps} runs)` : ''} | ${f(m.tcpGbps, 3)} | ${udpOk ? f(m.udpGbps, 3) : 'no rate < 1 % loss'} | ${udpOk ? f(m.udpPps / 1000, 1) : '–'} | ${f(m.cpuSecPerGB, 2)} | ${f(m.rttMs, 3)} | ${f(m.tcpRatioToStrongswan, 2)} |`);
+    const dips = row.samples.flatMap((x) => x.rekeys ?? []);
+    const rekeyCell = o.rekeySec === undefined ? '' : ` ${dips.length ? `${f(Math.min(...dips.map((d) => d.ratio)), 2)} (${dips.length} rekeys)` : '–'} |`;
+    lines.push(`| ${LABEL[row.row]}${n < o.reps ? ` (${n}/${o.reps} runs)` : ''} | ${f(m.tcpGbps, 3)} | ${udpOk ? f(m.udpGbps, 3) : 'no rate < 1 % loss'} | ${udpOk ? f(m.udpPps / 1000, 1) : '–'} | ${f(m.cpuSecPerGB, 2)} | ${f(m.rttMs, 3)} | ${f(m.tcpRatioToStrongswan, 2)} |${rekeyCell}`);
   }
   const errs = r.rows.flatMap((row) => row.errors.map((e) => `${row.row}: ${e.split('\n')[0]!.slice(0, 300)}`));
   if (errs.length) lines.push('', 'Failures:', ...errs.map((e) => `- ${e}`));
@@ -192,6 +253,7 @@ export function parseE2eArgs(argv: readonly string[]): E2eOptions & { readme?: s
       }
       case '--readme': o.readme = v; i++; break;
       case '--cpu-prof': o.cpuProfDir = v; i++; break;
+      case '--rekey': o.rekeySec = Math.round(num('rekey', v, 2, 3600)); i++; break;
       case '--keep': o.keep = true; break;
       case '--no-json': o.json = false; break;
       default: if (a.startsWith('--e2e-')) break; throw new Error(`unknown option ${a}`);

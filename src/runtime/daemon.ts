@@ -129,7 +129,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   let tun;
   try {
-    tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: 1400 });
+    // TSIPSEC_TUN_READ=uv-poll|async-poll picks how TUN readability is detected (tun/linux.ts; bench/e2e compares them).
+    const readMode = process.env.TSIPSEC_TUN_READ === 'uv-poll' || process.env.TSIPSEC_TUN_READ === 'async-poll' ? process.env.TSIPSEC_TUN_READ : undefined;
+    tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: 1400, readMode });
   } catch (err) {
     await udp.close();
     await rawEsp?.close();

@@ -3,6 +3,7 @@
  * libc (garbage and short reads are counted, never thrown; IPv6 senders come from sockaddr_in6), and as
  * root a real protocol-50 socket over loopback.
  */
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ESP_MIN_LENGTH, RawEspDrop, RawEspView, stripIpv4Header } from '../../../src/net/raw-esp-parse.js';
@@ -211,6 +212,9 @@ const isRoot = process.getuid?.() === 0;
 const inCi = Boolean(process.env.CI);
 if (!isRoot && !inCi) console.warn('\n!!!!!!!! test/unit/net/raw-esp.test.ts: real-socket part SKIPPED (needs root for raw sockets) !!!!!!!!\n');
 
+const hasIpv6Loopback = Object.values(networkInterfaces()).some((l) => l?.some((a) => a.address === '::1'));
+if (!hasIpv6Loopback) console.warn('\n!!!!!!!! test/unit/net/raw-esp.test.ts: IPv6 loopback part SKIPPED (no ::1 on this host) !!!!!!!!\n');
+
 describe.runIf(isRoot || inCi)('LinuxRawEspTransport on a real protocol-50 socket (loopback, root)', () => {
   it('a packet sent to 127.0.0.1 comes back as ESP without its IPv4 header, sender from the header', async () => {
     const t = new LinuxRawEspTransport();
@@ -226,5 +230,20 @@ describe.runIf(isRoot || inCi)('LinuxRawEspTransport on a real protocol-50 socke
     expect(mine?.remoteAddress).toBe('127.0.0.1');
     expect(Buffer.from(mine!.data).toString('hex')).toBe(Buffer.from(esp).toString('hex'));
     expect(t.stats().txPackets).toBe(1);
+  });
+
+  it.runIf(hasIpv6Loopback)('IPv6: a packet sent to ::1 comes back as it was sent (no header on IPv6 raw sockets), sender from recvfrom', async () => {
+    const t = new LinuxRawEspTransport();
+    await t.open({ addresses: ['::1'] });
+    const got: RawEspPacket[] = [];
+    t.onPackets((b) => got.push(...b));
+    const esp = Uint8Array.from([0xfe, 0xed, 0x06, 0x06, 0, 0, 0, 2, ...Buffer.from('raw esp over ipv6')]);
+    t.send(esp, '::1');
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await t.close();
+    const mine = got.find((p) => p.data[0] === 0xfe && p.data[2] === 0x06);
+    expect(mine?.remoteAddress).toBe('::1');
+    expect(mine?.localAddress).toBe('::1');
+    expect(Buffer.from(mine!.data).toString('hex')).toBe(Buffer.from(esp).toString('hex'));
   });
 });

@@ -7,7 +7,8 @@
  *   traffic matches the policy). If the peer's own address falls inside a remote selector, it is pinned
  *   to its current path with a host route first: IKE and ESP to the peer must never enter the tunnel.
  * - Transport mode: the peer's address is routed through the TUN device in a table of its own, looked
- *   up for everything except our IKE/ESP sockets (UDP source ports 500 and 4500 keep the main table).
+ *   up for everything except our IKE/ESP sockets (UDP source ports 500 and 4500 keep the main table),
+ *   with our IKE address as the preferred source (the SA's selectors are the two IKE addresses).
  * - The TUN MTU is set from the negotiated ESP overhead (src/esp/mtu.ts) and the path MTU to the peer.
  *
  * Routes are reference-counted per prefix (a rekeyed child shares them with its predecessor) and all of
@@ -84,7 +85,9 @@ export class TunnelRoutes implements RouteInstaller {
     await this.setMtu(child, tun);
     if (info.mode === 'transport') {
       await this.ensureTransportRules();
-      await this.addRef(`${info.remoteAddr.address}/${info.remoteAddr.address.includes(':') ? 128 : 32}`, tun.name, { table: TRANSPORT_TABLE });
+      // The TUN device has no address of its own: without `src` the kernel would pick any global address
+      // of the host (a loopback alias, say) and the packet would match no transport-mode policy.
+      await this.addRef(`${info.remoteAddr.address}/${info.remoteAddr.address.includes(':') ? 128 : 32}`, tun.name, { table: TRANSPORT_TABLE, src: info.localAddr.address });
       return;
     }
     const src = await this.localSource(child.tsLocal);

@@ -10,6 +10,9 @@
  * anything invalid, so the engine can trust the resolved shape.
  */
 
+import { parseIp } from './traffic-selectors.js';
+import { poolRange } from './pools.js';
+
 export type AuthMethodName = 'psk' | 'pubkey';
 export type ChildMode = 'tunnel' | 'transport';
 /** What to do when the connection is loaded: 'none' (wait for the peer), 'start' (initiate), 'trap'. */
@@ -89,6 +92,26 @@ export interface IkeConnection {
   readonly local: IkeLocalAuth;
   readonly remote: IkeRemoteAuth;
   readonly children: readonly IkeChildConfig[];
+  /**
+   * Virtual IPs to request from the responder in IKE_AUTH (RFC 7296 §2.19, CFG_REQUEST; swanctl
+   * `vips`): '0.0.0.0' / '::' ask for any IPv4 / IPv6 address, a concrete address asks for that one.
+   * With vips, a 'dynamic' local selector means the assigned address. Default [].
+   */
+  readonly vips: readonly string[];
+  /** Names of `IkeConfig.pools` to assign peers' virtual IPs from (swanctl `pools`). Default []. */
+  readonly pools: readonly string[];
+}
+
+/**
+ * An address pool for CFG_REPLY (RFC 7296 §2.19; swanctl top-level `pools { <name> { addrs, dns } }`).
+ * `addrs` is a CIDR prefix ('198.18.200.0/24': network and broadcast address excluded for IPv4
+ * prefixes shorter than /31) or a range ('198.18.200.10-198.18.200.20').
+ */
+export interface IkePoolConfig {
+  readonly name: string;
+  readonly addrs: string;
+  /** DNS servers sent as INTERNAL_IP4_DNS / INTERNAL_IP6_DNS (swanctl pool attribute `dns`). */
+  readonly dns: readonly string[];
 }
 
 /** Retransmission schedule (strongSwan charon.retransmit_*): timeout × base^n, `tries` retransmits. */
@@ -117,6 +140,7 @@ export interface IkeLimits {
 export interface IkeConfig {
   readonly connections: readonly IkeConnection[];
   readonly limits: IkeLimits;
+  readonly pools: readonly IkePoolConfig[];
 }
 
 // ---- input shapes with defaults --------------------------------------------------------------
@@ -125,10 +149,12 @@ type Opt<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 export type IkeChildConfigInput = Opt<IkeChildConfig, 'mode' | 'startAction' | 'dpdAction' | 'rekeyTimeMs' | 'lifeTimeMs' | 'randTimeMs' | 'replayWindow'>;
 export type IkeConnectionInput = Opt<
   Omit<IkeConnection, 'children'>,
-  'remotePort' | 'localPort' | 'encap' | 'fragmentation' | 'fragmentSize' | 'dpdDelayMs' | 'rekeyTimeMs' | 'ikeLifetimeMs' | 'randTimeMs' | 'localAddrs' | 'remoteAddrs'
+  'remotePort' | 'localPort' | 'encap' | 'fragmentation' | 'fragmentSize' | 'dpdDelayMs' | 'rekeyTimeMs' | 'ikeLifetimeMs' | 'randTimeMs' | 'localAddrs' | 'remoteAddrs' | 'vips' | 'pools'
 > & { readonly children?: readonly IkeChildConfigInput[] };
+export type IkePoolConfigInput = Opt<IkePoolConfig, 'dns'>;
 export interface IkeConfigInput {
   readonly connections: readonly IkeConnectionInput[];
+  readonly pools?: readonly IkePoolConfigInput[];
   readonly limits?: Partial<Omit<IkeLimits, 'retransmit'>> & { readonly retransmit?: Partial<RetransmitConfig> };
 }
 
@@ -218,7 +244,25 @@ export function resolveConnection(c: IkeConnectionInput, where = `connections[${
     local: c.local,
     remote: c.remote,
     children,
+    vips: resolveVips(c.vips ?? [], `${where}.vips`),
+    pools: c.pools ?? [],
   };
+}
+
+function resolveVips(vips: readonly string[], field: string): string[] {
+  for (const v of vips) need(parseIp(v) !== undefined, field, `entries must be IP addresses ('0.0.0.0' or '::' for any), got '${v}'`);
+  return [...vips];
+}
+
+export function resolvePool(p: IkePoolConfigInput, where: string): IkePoolConfig {
+  need(typeof p.name === 'string' && p.name.length > 0, `${where}.name`, 'is required');
+  try {
+    poolRange(p.addrs);
+  } catch (e) {
+    need(false, `${where}.addrs`, (e as Error).message);
+  }
+  for (const d of p.dns ?? []) need(parseIp(d) !== undefined, `${where}.dns`, `entries must be IP addresses, got '${d}'`);
+  return { name: p.name, addrs: p.addrs, dns: p.dns ?? [] };
 }
 
 /** Fills defaults and validates; throws an Error naming the offending field. */
@@ -235,5 +279,13 @@ export function resolveConfig(input: IkeConfigInput): IkeConfig {
   need(retransmit.base >= 1, 'limits.retransmit.base', 'must be >= 1');
   need(retransmit.timeoutMs > 0, 'limits.retransmit.timeoutMs', 'must be > 0');
   const limits: IkeLimits = { ...DEFAULT_LIMITS, ...l, retransmit };
-  return { connections, limits };
+  const poolNames = new Set<string>();
+  const pools = (input.pools ?? []).map((p, i) => {
+    const r = resolvePool(p, `pools[${i}]`);
+    need(!poolNames.has(r.name), `pools.${r.name}`, 'is defined twice');
+    poolNames.add(r.name);
+    return r;
+  });
+  for (const c of connections) for (const n of c.pools) need(poolNames.has(n), `connections[${c.name}].pools`, `names pool '${n}', which is not defined`);
+  return { connections, limits, pools };
 }

@@ -11,6 +11,7 @@
 import type { CryptoProvider, RandomSource } from '../crypto/types.js';
 import { resolveConfig, type IkeChildConfig, type IkeConfig, type IkeConfigInput, type IkeConnection } from './config.js';
 import { CookieJar } from './cookies.js';
+import { AddressPools } from './pools.js';
 import { ExchangeType, HeaderFlag } from './constants.js';
 import { emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
 import { decodeMessage } from './message.js';
@@ -45,7 +46,7 @@ export interface IkeEndpointOptions {
 }
 
 function isResolved(c: IkeConfig | IkeConfigInput): c is IkeConfig {
-  return c.limits !== undefined && 'retransmit' in c.limits && c.limits.retransmit !== undefined && 'maxIntervalMs' in c.limits.retransmit && c.connections.every((x) => 'fragmentSize' in x && x.fragmentSize !== undefined);
+  return c.limits !== undefined && 'retransmit' in c.limits && c.limits.retransmit !== undefined && 'maxIntervalMs' in c.limits.retransmit && c.connections.every((x) => 'fragmentSize' in x && x.fragmentSize !== undefined && 'vips' in x && x.vips !== undefined) && Array.isArray(c.pools);
 }
 
 export class IkeEndpoint {
@@ -68,12 +69,15 @@ export class IkeEndpoint {
   private readonly tx: Datagram[] = [];
   private readonly events: IkeEvent[] = [];
   private readonly cookies: CookieJar;
+  /** Virtual IP pools and their leases (CP, RFC 7296 §2.19). */
+  readonly pools: AddressPools;
   private readonly ctx: EngineContext;
 
   constructor(opts: IkeEndpointOptions) {
     this.provider = opts.provider;
     this.rng = opts.rng;
     this.config = isResolved(opts.config) ? opts.config : resolveConfig(opts.config);
+    this.pools = new AddressPools(this.config.pools);
     this.cookies = new CookieJar(this.provider, this.rng, this.config.limits.cookieSecretLifetimeMs, opts.now ?? 0);
     const wall = opts.wallClockMs ?? ((n: number) => n);
     const self = this;
@@ -119,6 +123,7 @@ export class IkeEndpoint {
         self.startConnection(now, conn, children);
       },
       makeProtection: (algs, keys, initiator) => makeSkProtection(self.provider, self.rng, algs, keys, initiator),
+      pools: this.pools,
     };
   }
 

@@ -70,6 +70,10 @@ export interface ChildSaInfo {
   readonly replayWindow: number;
   /** True when we initiated the exchange that created this SA. */
   readonly initiator: boolean;
+  /** Virtual IPs the peer assigned us (RFC 7296 §2.19 CFG_REPLY): add them to the TUN device. */
+  readonly localVips?: readonly string[];
+  /** Virtual IPs we assigned the peer from a pool. */
+  readonly remoteVips?: readonly string[];
 }
 
 export type IkeDownReason =
@@ -111,6 +115,10 @@ export type IkeEvent =
       readonly encap: boolean;
       /** e.g. "AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519" */
       readonly algorithms: string;
+      /** Virtual IPs the peer assigned us (RFC 7296 §2.19 CFG_REPLY): add them to the TUN device. */
+      readonly localVips?: readonly string[];
+      /** Virtual IPs we assigned the peer from a pool. */
+      readonly remoteVips?: readonly string[];
     }
   | { readonly type: 'ike-down'; readonly ikeName: string; readonly ikeId: number; readonly reason: IkeDownReason; readonly detail?: string }
   | { readonly type: 'ike-rekeyed'; readonly ikeName: string; readonly ikeId: number; readonly spiI: string; readonly spiR: string; readonly oldSpiI: string; readonly oldSpiR: string }

@@ -23,8 +23,9 @@ import { PayloadType, type NotifyPayload, type Payload, type Proposal, type Traf
 import type { NegotiatedAlgorithms } from './proposals.js';
 import { describeAlgs } from './proposals.js';
 import { ChildSa } from './child-sa.js';
-import { formatTs } from './traffic-selectors.js';
+import { formatIp, formatTs } from './traffic-selectors.js';
 import type { MessageProtection } from './protection.js';
+import type { AddressPools } from './pools.js';
 
 /** What the endpoint lends every IKE SA. */
 export interface EngineContext {
@@ -46,6 +47,8 @@ export interface EngineContext {
   /** Re-initiate a connection (dpd_action = restart). */
   reinitiate(now: number, connection: IkeConnection, children: readonly IkeChildConfig[]): void;
   makeProtection(algs: NegotiatedAlgorithms, keys: IkeKeys, initiator: boolean): MessageProtection;
+  /** Virtual IP pools (CP, RFC 7296 §2.19); leases are owned by `ikeId`. */
+  readonly pools: AddressPools;
 }
 
 export interface IkeCrypto {
@@ -172,6 +175,10 @@ export class IkeSa {
   lingerUntilMs: number | undefined;
   /** Raw bytes of the last request we answered, to recognise its retransmits (§2.1). */
   lastRequestRaw: Uint8Array | undefined;
+  /** Virtual IPs the peer assigned us (CFG_REPLY, §2.19). */
+  localVips: Uint8Array[] = [];
+  /** Virtual IPs we assigned the peer from our pools. */
+  remoteVips: Uint8Array[] = [];
 
   constructor(
     readonly ctx: EngineContext,
@@ -308,11 +315,20 @@ export class IkeSa {
       remoteId: this.remoteId,
       encap: this.encap,
       algorithms: c ? describeAlgs(c.algs) : '',
+      ...this.vipFields(),
     });
   }
 
+  /** `localVips` / `remoteVips` event fields, present only when there are any. */
+  private vipFields(): { localVips?: string[]; remoteVips?: string[] } {
+    const out: { localVips?: string[]; remoteVips?: string[] } = {};
+    if (this.localVips.length > 0) out.localVips = this.localVips.map(formatIp);
+    if (this.remoteVips.length > 0) out.remoteVips = this.remoteVips.map(formatIp);
+    return out;
+  }
+
   emitChildUp(child: ChildSa): void {
-    this.ctx.emit({ type: 'child-up', ...child.info(this.name, this.ikeId, this.encap, this.local, this.remote) });
+    this.ctx.emit({ type: 'child-up', ...child.info(this.name, this.ikeId, this.encap, this.local, this.remote), ...this.vipFields() });
   }
 
   emitChildRekeyed(old: ChildSa, child: ChildSa): void {
@@ -323,7 +339,7 @@ export class IkeSa {
       childName: child.name,
       oldSpiIn: old.spiIn,
       oldSpiOut: old.spiOut,
-      child: child.info(this.name, this.ikeId, this.encap, this.local, this.remote),
+      child: { ...child.info(this.name, this.ikeId, this.encap, this.local, this.remote), ...this.vipFields() },
     });
   }
 
@@ -349,6 +365,8 @@ export class IkeSa {
     if (this.phase.name === 'half-open') this.ctx.counters.halfOpen--;
     this.phase = { name: 'dead' };
     this.ctx.unregisterSa(this);
+    // The IKE SA is gone for good (not replaced by a rekey, which keeps ikeId): its leases go back.
+    if (this.replacedBy === undefined) this.ctx.pools.release(this.ikeId);
     if (announce && (wasUp || this.initiator)) {
       const e: IkeEvent = detail === undefined ? { type: 'ike-down', ikeName: this.name, ikeId: this.ikeId, reason } : { type: 'ike-down', ikeName: this.name, ikeId: this.ikeId, reason, detail };
       this.ctx.emit(e);

@@ -135,6 +135,21 @@ export function resolveTs(specs: readonly string[], dynamicAddr: string): Traffi
   return specs.map((s) => parseTs(s, dynamicAddr));
 }
 
+/**
+ * Like resolveTs, but a 'dynamic' entry (with its optional [proto/port]) becomes one selector per
+ * entry of `dynamic`, which may be addresses or prefixes ('0.0.0.0/0' while a virtual IP is still
+ * being requested, RFC 7296 §2.19).
+ */
+export function resolveTsDynamic(specs: readonly string[], dynamic: readonly string[]): TrafficSelector[] {
+  const out: TrafficSelector[] = [];
+  for (const spec of specs) {
+    const m = /^%?dynamic(\[.*\])?$/.exec(spec.trim());
+    if (m && dynamic.length > 0) for (const d of dynamic) out.push(parseTs(d + (m[1] ?? '')));
+    else out.push(parseTs(spec, dynamic[0]));
+  }
+  return out;
+}
+
 // ---- set operations -------------------------------------------------------------------------
 
 /** The intersection of two selectors, or undefined when it is empty (RFC 7296 §2.9). */

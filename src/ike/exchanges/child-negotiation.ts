@@ -9,7 +9,8 @@ import { deriveChildKeys } from '../keys.js';
 import { parseProposals, toWireProposals } from '../proposal-string.js';
 import { acceptChosen, algsToWireProposal, selectProposal, type NegotiatedAlgorithms } from '../proposals.js';
 import { PayloadType, ProtocolId, type Payload, type Proposal, type TrafficSelector } from '../payloads/types.js';
-import { narrowTs, resolveTs, tsAllWithin } from '../traffic-selectors.js';
+import { narrowTs, resolveTsDynamic, tsAllWithin } from '../traffic-selectors.js';
+import { dynamicAddresses } from './config-payload.js';
 import { ChildSa, spiFromBytes, spiToBytes } from '../child-sa.js';
 import type { ChildAlgorithms, ChildKeys } from '../events.js';
 import { IkeSa, NotifyType, findNotify, findPayload, notify } from '../ike-sa.js';
@@ -40,8 +41,8 @@ export function buildChildOffer(sa: IkeSa, child: IkeChildConfig, skipKe: boolea
     child,
     spiIn: spi,
     proposals: toWireProposals(espProposalsOf(child), spiToBytes(spi), { skipKe }),
-    tsI: resolveTs(child.localTs, sa.local.address),
-    tsR: resolveTs(child.remoteTs, sa.remote.address),
+    tsI: resolveTsDynamic(child.localTs, dynamicAddresses(sa, 'local')),
+    tsR: resolveTsDynamic(child.remoteTs, dynamicAddresses(sa, 'remote')),
     transport: child.mode === 'transport',
   };
 }
@@ -128,8 +129,8 @@ export function selectChild(sa: IkeSa, inner: readonly Payload[], skipKe: boolea
   let tsFailed = false;
   let proposalFailed = false;
   for (const cfg of restrictTo ? [restrictTo] : sa.conn.children) {
-    const narrowedI = narrowTs(tsi.selectors, resolveTs(cfg.remoteTs, sa.remote.address));
-    const narrowedR = narrowTs(tsr.selectors, resolveTs(cfg.localTs, sa.local.address));
+    const narrowedI = narrowTs(tsi.selectors, resolveTsDynamic(cfg.remoteTs, dynamicAddresses(sa, 'remote')));
+    const narrowedR = narrowTs(tsr.selectors, resolveTsDynamic(cfg.localTs, dynamicAddresses(sa, 'local')));
     if (narrowedI.length === 0 || narrowedR.length === 0) {
       tsFailed = true;
       continue;

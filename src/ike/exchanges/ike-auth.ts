@@ -23,6 +23,7 @@ import { formatIdentity, identityMatches, parseIdentity, type Identity } from '.
 import { AuthMethod, IdType, PayloadType, type IdPayload, type Payload } from '../payloads/types.js';
 import { buildChildOffer, checkChildAnswer, makeChild, offerPayloads, selectChild, answerPayloads } from './child-negotiation.js';
 import { kick, scheduleIke } from './tasks.js';
+import { answerCpRequest, cpRequest, readCpReply } from './config-payload.js';
 import { ExchangeType, IkeSa, NotifyType, findNotify, findPayload, findPayloads, firstError, notify, type Pending } from '../ike-sa.js';
 
 /**
@@ -131,6 +132,8 @@ export function startIkeAuth(sa: IkeSa, now: number): void {
     payloads.push({ type: PayloadType.IDr, critical: false, idType: r.idType, data: r.data });
   }
   payloads.push(makeAuth(sa, conn, octets));
+  const cp = cpRequest(conn.vips);
+  if (cp) payloads.push(cp);
   let pending: Pending;
   if (child) {
     const offer = buildChildOffer(sa, child, true);
@@ -177,6 +180,20 @@ export function handleAuthResponse(sa: IkeSa, now: number, inner: readonly Paylo
   }
   sa.remoteId = formatIdentity(idr.idType, idr.data);
   establish(sa, now);
+  if (conn.vips.length > 0) {
+    // §2.19: we asked for virtual IPs; without one this road-warrior SA has no use (strongSwan
+    // deletes it too). INTERNAL_ADDRESS_FAILURE means the responder created no child (§3.10.1).
+    const reply = readCpReply(inner);
+    if (!reply || reply.addresses.length === 0) {
+      const why = findNotify(inner, NotifyType.INTERNAL_ADDRESS_FAILURE) ? 'INTERNAL_ADDRESS_FAILURE' : 'peer assigned no virtual IP';
+      sa.emitIkeUp();
+      if (pending.child) sa.ctx.emit({ type: 'child-failed', ikeName: sa.name, ikeId: sa.ikeId, childName: pending.child.name, reason: why });
+      sa.initialChildren = [];
+      sa.tasks = [{ kind: 'delete-ike', reason: 'error' }];
+      return kick(sa, now);
+    }
+    sa.localVips = reply.addresses;
+  }
   sa.emitIkeUp();
   if (pending.child) {
     const err = firstError(inner);
@@ -236,7 +253,16 @@ export function handleAuthRequest(sa: IkeSa, now: number, messageId: number, inn
   establish(sa, now);
   let child: ReturnType<typeof makeChild> | undefined;
   let childFailure: { name: string; notify: number } | undefined;
-  if (findPayload(inner, PayloadType.SA)) {
+  // §2.19: lease virtual IPs before the child, whose 'dynamic' remote selector is the lease.
+  const cp = answerCpRequest(sa, inner);
+  if (cp.kind === 'reply') {
+    sa.remoteVips = cp.addresses;
+    out.push(cp.payload);
+  }
+  if (cp.kind === 'failure') {
+    out.push(notify(NotifyType.INTERNAL_ADDRESS_FAILURE));
+    childFailure = { name: sa.conn.children[0]?.name ?? '', notify: NotifyType.INTERNAL_ADDRESS_FAILURE };
+  } else if (findPayload(inner, PayloadType.SA)) {
     const sel = selectChild(sa, inner, true);
     if (sel.ok) {
       const spiIn = sa.ctx.allocEspSpi();

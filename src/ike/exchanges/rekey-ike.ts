@@ -69,6 +69,8 @@ function moveTo(old: IkeSa, next: IkeSa, now: number): void {
   next.natLocal = old.natLocal;
   next.natRemote = old.natRemote;
   next.fragmentation = old.fragmentation;
+  next.localVips = old.localVips;
+  next.remoteVips = old.remoteVips;
   next.ikeUpEmitted = true;
   old.replacedBy = next;
   old.ctx.emit({ type: 'ike-rekeyed', ikeName: old.name, ikeId: old.ikeId, spiI: hex(next.spiI), spiR: hex(next.spiR), oldSpiI: hex(old.spiI), oldSpiR: hex(old.spiR) });

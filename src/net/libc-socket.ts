@@ -17,6 +17,9 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+/** Like SO_SNDBUF / SO_RCVBUF but past net.core.wmem_max / rmem_max; needs CAP_NET_ADMIN. */
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
 export const SO_ERROR = 4;
 /** sizeof(struct sockaddr_in) / sizeof(struct sockaddr_in6). */
 export const SOCKADDR_IN_SIZE = 16;

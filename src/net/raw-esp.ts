@@ -25,7 +25,7 @@
  */
 import { formatIp, parseIp } from '../wire/addr.js';
 import {
-  AF_INET, AF_INET6, EACCES, EADDRNOTAVAIL, EAGAIN, EINTR, EPERM, POLLERR, POLLHUP, POLLIN, POLLNVAL, SO_ERROR, SO_RCVBUF, SO_SNDBUF,
+  AF_INET, AF_INET6, EACCES, EADDRNOTAVAIL, EAGAIN, EINTR, EPERM, POLLERR, POLLHUP, POLLIN, POLLNVAL, SO_ERROR, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE,
   SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE, SOL_SOCKET, socketLibc, type SocketLibc,
 } from './libc-socket.js';
 import { ESP_MIN_LENGTH, IPPROTO_ESP, ipv4Source, RawEspDrop, RawEspView, stripIpv4Header } from './raw-esp-parse.js';
@@ -210,9 +210,11 @@ export class LinuxRawEspTransport implements RawEspTransport {
     if (this.bufferBytes > 0) {
       const v = new Uint8Array(4);
       new DataView(v.buffer).setInt32(0, Math.min(this.bufferBytes, 0x7fffffff), true);
-      // Capped or refused by the kernel: the defaults still work, only bursts suffer.
-      lc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, v, 4);
-      lc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, v, 4);
+      // Raw sockets need privilege anyway, so ask past rmem_max/wmem_max first (the 208 KiB default holds
+      // only a few hundred packets: a burst that arrives while the event loop seals is lost); else the
+      // capped size. Refused: the defaults still work, only bursts suffer.
+      if (lc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, v, 4) !== 0) lc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, v, 4);
+      if (lc.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, v, 4) !== 0) lc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, v, 4);
     }
     return { fd, family, address, wildcard };
   }

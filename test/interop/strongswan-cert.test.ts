@@ -17,33 +17,11 @@ import { Charon } from './harness/strongswan.js';
 import { TsipsecProc } from './harness/tsipsec.js';
 import { run, waitFor } from './harness/sh.js';
 import { makePki, type PkiFiles } from '../exchange/pki.js';
+import { scenarioConf } from './harness/conf.js';
 
+/** swanctl.conf with certificates (auth = pubkey), X25519 for IKE. */
 function certConf(o: { local: string; remote: string; cert: string; localId: string; remoteId: string; localTs: string; remoteTs: string; encap: boolean; cacert?: string }): string {
-  return `connections {
-  ipx {
-    version = 2
-    local_addrs = ${o.local}
-    remote_addrs = ${o.remote}
-    proposals = aes256gcm16-prfsha256-x25519
-    encap = ${o.encap ? 'yes' : 'no'}
-    mobike = no
-    fragmentation = yes
-    local { auth = pubkey
-      certs = ${o.cert}
-      id = ${o.localId} }
-    remote { auth = pubkey
-      id = ${o.remoteId}${o.cacert ? `\n      cacerts = ${o.cacert}` : ''} }
-    children {
-      ipx {
-        local_ts = ${o.localTs}
-        remote_ts = ${o.remoteTs}
-        esp_proposals = aes256gcm16
-        start_action = none
-      }
-    }
-  }
-}
-`;
+  return scenarioConf({ ...o, ike: 'aes256gcm16-prfsha256-x25519' });
 }
 
 describe.runIf(interopEnabled('interop strongswan-cert'))('interop: tsipsec ↔ strongSwan (RSA-3072 certificates, RFC 7383 fragments)', () => {

@@ -14,7 +14,7 @@ import { createTopology, destroyTopology, topology } from './harness/topology.js
 import { Charon } from './harness/strongswan.js';
 import { TsipsecProc } from './harness/tsipsec.js';
 import { run, spawnLogged, killPid, waitFor } from './harness/sh.js';
-import { pskConf } from './harness/configs.js';
+import { scenarioConf } from './harness/conf.js';
 import { decodeCaptureFile } from '../../src/capture/decode.js';
 import { readKeylog } from '../../src/capture/keylog.js';
 import { nodeCrypto } from '../../src/crypto/node.js';
@@ -40,9 +40,9 @@ describe.runIf(interopEnabled('interop strongswan-psk'))('interop: tsipsec ↔ s
     for (const initiator of ['tsipsec', 'strongswan'] as const) {
       it(`${row.name}, ${initiator} initiates`, async () => {
         const dir = join(work, `${row.esp}-${initiator}`);
-        const ts = new TsipsecProc(t.nsA, join(dir, 'a'), pskConf({ local: t.addrA, remote: t.addrB, localId: 'a.ipx.test', remoteId: 'b.ipx.test', localTs: '198.19.1.0/24', remoteTs: '198.19.2.0/24', ike: row.ike, esp: row.esp, encap: true }));
+        const ts = new TsipsecProc(t.nsA, join(dir, 'a'), scenarioConf({ local: t.addrA, remote: t.addrB, localId: 'a.ipx.test', remoteId: 'b.ipx.test', localTs: '198.19.1.0/24', remoteTs: '198.19.2.0/24', ike: row.ike, esp: row.esp, encap: true }));
         const ss = new Charon({ name: 'b', ns: t.nsB, dir: join(dir, 'b'), libipsec: true,
-          swanctlConf: pskConf({ local: t.addrB, remote: t.addrA, localId: 'b.ipx.test', remoteId: 'a.ipx.test', localTs: '198.19.2.0/24', remoteTs: '198.19.1.0/24', ike: row.ike, esp: row.esp }) });
+          swanctlConf: scenarioConf({ local: t.addrB, remote: t.addrA, localId: 'b.ipx.test', remoteId: 'a.ipx.test', localTs: '198.19.2.0/24', remoteTs: '198.19.1.0/24', ike: row.ike, esp: row.esp }) });
         mkdirSync(dir, { recursive: true });
         const pcap = join(dir, 'wire.pcap');
         const cap = spawnLogged('ip', ['netns', 'exec', t.nsW, 'tcpdump', '-i', t.bridge, '-U', '-n', '-s', '0', '-w', pcap, 'ip and not igmp']);

@@ -1,9 +1,9 @@
 /**
- * swanctl.conf generator for the failure and lifecycle scenarios: pskConf (configs.ts) plus the knobs
- * those scenarios turn: the PSK, lifetimes, DPD and the actions. The same text is loaded by charon
- * (swanctl --load-all) and by `tsipsec up --config`, so every key written here is one both accept.
+ * The one swanctl.conf generator of the interop harness (../shared/INTEROP.md §4). The same text is
+ * loaded by charon (swanctl --load-all) and by `tsipsec up --config`, so every key written here is one
+ * both accept. Knobs: proposals, encapsulation, mode, PSK or certificates, lifetimes, DPD and actions.
  */
-import { PSK } from './configs.js';
+export const PSK = 'tsipsec-interop-psk-0123456789abcdef';
 
 export interface ScenarioConf {
   local: string;
@@ -14,9 +14,16 @@ export interface ScenarioConf {
   remoteTs: string;
   /** IKE proposals, comma-separated strongSwan syntax. */
   ike?: string;
+  /** ESP proposals, e.g. 'aes256gcm16' or 'aes256gcm16-esn'. */
   esp?: string;
   encap?: boolean;
+  /** children.<c>.mode (tunnel when absent). */
+  mode?: 'tunnel' | 'transport';
   psk?: string;
+  /** auth = pubkey with this certificate file (x509/<cert>); no secrets section then. */
+  cert?: string;
+  /** remote.cacerts (x509ca/<cacert>) with certificates. */
+  cacert?: string;
   /** connections.<c>.rekey_time (IKE SA), e.g. '20s'. */
   ikeRekey?: string;
   /** children.<c>.rekey_time / life_time. */
@@ -32,10 +39,22 @@ export function scenarioConf(o: ScenarioConf): string {
   if (o.ikeRekey) conn.push(`    rekey_time = ${o.ikeRekey}`);
   if (o.dpdDelay) conn.push(`    dpd_delay = ${o.dpdDelay}`);
   const child: string[] = [];
+  if (o.mode) child.push(`        mode = ${o.mode}`);
   if (o.childRekey) child.push(`        rekey_time = ${o.childRekey}`);
   if (o.childLife) child.push(`        life_time = ${o.childLife}`);
   if (o.dpdAction) child.push(`        dpd_action = ${o.dpdAction}`);
   if (o.closeAction) child.push(`        close_action = ${o.closeAction}`);
+  const local = o.cert ? `    local { auth = pubkey
+      certs = ${o.cert}
+      id = ${o.localId} }` : `    local { auth = psk
+      id = ${o.localId} }`;
+  const remote = o.cert ? `    remote { auth = pubkey
+      id = ${o.remoteId}${o.cacert ? `\n      cacerts = ${o.cacert}` : ''} }` : `    remote { auth = psk
+      id = ${o.remoteId} }`;
+  const secrets = o.cert ? '' : `secrets { ike-ipx { id-a = a.ipx.test
+  id-b = b.ipx.test
+  secret = "${o.psk ?? PSK}" } }
+`;
   return `connections {
   ipx {
     version = 2
@@ -45,24 +64,17 @@ export function scenarioConf(o: ScenarioConf): string {
     encap = ${o.encap ? 'yes' : 'no'}
     mobike = no
     fragmentation = yes
-${conn.join('\n')}
-    local { auth = psk
-      id = ${o.localId} }
-    remote { auth = psk
-      id = ${o.remoteId} }
+${conn.map((l) => l + '\n').join('')}${local}
+${remote}
     children {
       ipx {
         local_ts = ${o.localTs}
         remote_ts = ${o.remoteTs}
         esp_proposals = ${o.esp ?? 'aes256gcm16'}
         start_action = none
-${child.join('\n')}
-      }
+${child.map((l) => l + '\n').join('')}      }
     }
   }
 }
-secrets { ike-ipx { id-a = a.ipx.test
-  id-b = b.ipx.test
-  secret = "${o.psk ?? PSK}" } }
-`;
+${secrets}`;
 }

@@ -19,7 +19,7 @@ export interface MatrixRow {
   run: string;
   file: string;
   scenario: string;
-  /** The side in the role (the matrix column): 'tsipsec' or 'strongswan'. */
+  /** The side in the role (the matrix column): 'tsipsec', 'strongswan' or 'libreswan'. */
   direction: string;
   /** What the side in the column does in this scenario: 'initiates', 'deletes', 'rekeys', … */
   role: string;
@@ -49,11 +49,16 @@ export function runId(): string {
 export interface ScenarioContext {
   /** Adds a note to this row of the matrix (e.g. "lost 0/500"). */
   note(text: string): void;
+  /**
+   * Records this many seconds for the cell instead of the test's own duration: for cells whose work
+   * ran earlier in a batch (the kernel-ESP cells share one user-mode-linux boot per file).
+   */
+  seconds(s: number): void;
 }
 
 export interface Matrix {
   /** Declares a vitest test that is also a matrix cell: `side` is the column, `role` what it does. */
-  cell(scenario: string, side: 'tsipsec' | 'strongswan', role: string, fn: (ctx: ScenarioContext) => Promise<void>, timeoutMs: number): void;
+  cell(scenario: string, side: 'tsipsec' | 'strongswan' | 'libreswan', role: string, fn: (ctx: ScenarioContext) => Promise<void>, timeoutMs: number): void;
   /** Call from afterAll: records unfinished cells as failed, prints this file's rows, refreshes latest.md. */
   finish(): Promise<void>;
 }
@@ -71,11 +76,11 @@ export function matrix(file: string): Matrix {
     cell(scenario, direction, role, fn, timeoutMs) {
       it(`${scenario} (${direction} ${role})`, async () => {
         const key = `${scenario}\u0000${direction}`;
-        const s = { scenario, direction, role, t0: Date.now(), notes: [] as string[] };
+        const s = { scenario, direction, role, t0: Date.now(), notes: [] as string[], seconds: undefined as number | undefined };
         started.set(key, s);
         let error: string | undefined;
         try {
-          await fn({ note: (t) => s.notes.push(t) });
+          await fn({ note: (t) => s.notes.push(t), seconds: (n) => { s.seconds = n; } });
         } catch (e) {
           error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200);
           throw e;
@@ -83,9 +88,10 @@ export function matrix(file: string): Matrix {
           // A cell vitest already timed out was recorded as failed by finish(); its late end changes nothing.
           if (started.get(key) === s) {
             started.delete(key);
-            const seconds = (Date.now() - s.t0) / 1000;
+            const took = (Date.now() - s.t0) / 1000;
+            const seconds = s.seconds ?? took;
             // Ended after vitest's timeout (vitest failed it already): a late success is still a failure.
-            if (error === undefined && seconds * 1000 > timeoutMs) error = `exceeded the ${timeoutMs} ms test timeout`;
+            if (error === undefined && took * 1000 > timeoutMs) error = `exceeded the ${timeoutMs} ms test timeout`;
             record({ run, file, scenario, direction, role, ok: error === undefined, seconds, notes: s.notes, error, at: new Date().toISOString() });
           }
         }

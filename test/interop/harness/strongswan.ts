@@ -18,6 +18,48 @@ export interface CharonOptions {
   charonSettings?: string;
 }
 
+/**
+ * charon's strongswan.conf (INTEROP.md §4): kernel-netlink (kernel ESP), with kernel-libipsec in front of
+ * it on a kernel without ESP; ike = 4 and chd = 4 in the log, so the keys are there too.
+ */
+export function strongswanConf(o: { name: string; vici: string; logFile: string; libipsec: boolean; charonSettings?: string | undefined }): string {
+  const kernel = o.libipsec ? 'kernel-libipsec kernel-netlink' : 'kernel-netlink';
+  return `charon {
+  load_modular = no
+  load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey aes sha1 sha2 hmac gcm kdf gmp curve25519 ${kernel} socket-default vici
+  install_routes = yes
+  retransmit_tries = 3
+${o.charonSettings ?? ''}
+  plugins { vici { socket = ${o.vici} } }
+  filelog {
+    main {
+      path = ${o.logFile}
+      time_format = %H:%M:%S
+      ike_name = yes
+      append = no
+      flush_line = yes
+      default = 1
+      ike = 4
+      chd = 4
+      cfg = 2
+      knl = 2
+      net = 2
+      enc = 1
+      esp = 2
+      lib = 1
+    }
+  }
+  syslog {
+    identifier = charon-${o.name}
+    daemon {
+      default = -1
+    }
+  }
+}
+swanctl { socket = ${o.vici} }
+`;
+}
+
 export class Charon {
   private child: ChildProcess | undefined;
   readonly etc: string;
@@ -39,41 +81,7 @@ export class Charon {
     const { dir, libipsec } = this.opts;
     rmSync(dir, { recursive: true, force: true });
     for (const d of ['etc/swanctl/x509', 'etc/swanctl/x509ca', 'etc/swanctl/private', 'run', 'log']) mkdirSync(join(dir, d), { recursive: true });
-    const kernel = libipsec ? 'kernel-libipsec kernel-netlink' : 'kernel-netlink';
-    writeFileSync(join(this.etc, 'strongswan.conf'), `charon {
-  load_modular = no
-  load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey aes sha1 sha2 hmac gcm kdf gmp curve25519 ${kernel} socket-default vici
-  install_routes = yes
-  retransmit_tries = 3
-${this.opts.charonSettings ?? ''}
-  plugins { vici { socket = ${this.vici} } }
-  filelog {
-    main {
-      path = ${this.logFile}
-      time_format = %H:%M:%S
-      ike_name = yes
-      append = no
-      flush_line = yes
-      default = 1
-      ike = 4
-      chd = 4
-      cfg = 2
-      knl = 2
-      net = 2
-      enc = 1
-      esp = 2
-      lib = 1
-    }
-  }
-  syslog {
-    identifier = charon-${this.opts.name}
-    daemon {
-      default = -1
-    }
-  }
-}
-swanctl { socket = ${this.vici} }
-`);
+    writeFileSync(join(this.etc, 'strongswan.conf'), strongswanConf({ name: this.opts.name, vici: this.vici, logFile: this.logFile, libipsec, charonSettings: this.opts.charonSettings }));
     writeFileSync(join(this.etc, 'swanctl', 'swanctl.conf'), this.opts.swanctlConf);
     for (const [rel, content] of Object.entries(this.opts.files ?? {})) writeFileSync(join(this.etc, 'swanctl', rel), content);
     this.child = spawnLogged('ip', ['netns', 'exec', this.opts.ns, 'unshare', '-m', '--propagation', 'private', 'sh', '-c',

@@ -1,0 +1,180 @@
+#!/bin/sh
+# One kernel-ESP interop cell (../shared/INTEROP.md §2b-§5, §9): runs inside user-mode-linux (guest-init.sh
+# starts it) or directly on a host kernel that has ESP. It only ACTS and RECORDS; the vitest side
+# (test/interop/harness/kernel-scenario.ts) prepared the configs in $OUT and checks the records.
+#
+#   netns $P-a  tsipsec      198.18.10.1  (LAN 198.19.1.1 on lo)  a.ipx.test
+#   netns $P-w  bridge ${P}br, tcpdump here (the wire)
+#   netns $P-b  charon (kernel-netlink) or pluto   198.18.10.2 (LAN 198.19.2.1)  b.ipx.test
+#
+# Input: $OUT/scenario.env (P PEER INITIATOR MODE RUN REPO NODE LSROOT AUTH), $OUT/ts/ (swanctl.conf,
+# x509/...), $OUT/peer/ (strongSwan: etc/strongswan.conf, etc/swanctl/...; libreswan: ipsec.conf,
+# ipsec.secrets, ca.pem, b.p12), $OUT/payload.bin (TCP payload).
+# Output in $OUT: steps (one "name rc" line per step), ts-status*.json, peer-*.txt, ping-*.txt,
+# recv-*.bin, wire.pcap, tcpdump.txt, ts-keys/, ts.log, peer logs.
+# Every wait is bounded; daemons are stopped and namespaces removed at the end (trap), whatever failed.
+set -u
+: "${OUT:?OUT must name the scenario directory}"
+. "$OUT/scenario.env"
+A=198.18.10.1 B=198.18.10.2 LAN_A=198.19.1.1 LAN_B=198.19.2.1
+NA=$P-a NB=$P-b NW=$P-w BR=${P}br
+MARKER_HEX=6970786d61726b21   # "ipxmark!": must never be seen on the wire
+TS_CLI="$NODE $REPO/dist/src/cli/main.js"
+TSD=$RUN/ts PD=$RUN/peer
+TS_PID= PEER_PID= CAP_PID=
+LSW="$LSROOT/usr/libexec/ipsec/whack --rundir $PD/run"
+if [ "$MODE" = transport ]; then SRC_A=$A DST_B=$B; else SRC_A=$LAN_A DST_B=$LAN_B; fi
+
+step() { echo "$1 $2" >>"$OUT/steps"; echo "== step $1 -> $2 at $(cut -d" " -f1 /proc/uptime) s"; }
+# wait_until SECONDS COMMAND...: polls every 0.1 s
+wait_until() {
+  t=$(( $1 * 10 )); shift
+  while [ "$t" -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; t=$((t - 1)); done
+  return 1
+}
+stop_pid() { # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null || return 0
+  n=$(( $2 * 10 ))
+  while [ "$n" -gt 0 ] && kill -0 "$1" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+  kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null
+  return 0
+}
+
+cleanup() {
+  trap - EXIT INT TERM
+  [ -n "$CAP_PID" ] && { kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; }
+  stop_pid "$TS_PID" 5
+  if [ "$PEER" = libreswan ] && [ -n "$PEER_PID" ]; then timeout 5 $LSW --shutdown >/dev/null 2>&1; fi
+  stop_pid "$PEER_PID" 5
+  cp "$TSD/out.log" "$OUT/ts.log" 2>/dev/null
+  cp -r "$TSD/keys" "$OUT/ts-keys" 2>/dev/null
+  cp "$RUN/wire.pcap" "$OUT/wire.pcap" 2>/dev/null
+  cp "$RUN/tcpdump.err" "$OUT/tcpdump.txt" 2>/dev/null
+  cp "$PD/log/charon.log" "$OUT/charon.log" 2>/dev/null
+  cp "$PD/log/pluto.log" "$OUT/pluto.log" 2>/dev/null
+  for n in "$NA" "$NB" "$NW"; do ip netns delete "$n" 2>/dev/null; done
+  [ "${KEEP_RUN:-}" = 1 ] || rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+rm -rf "$RUN" && mkdir -p "$TSD" "$PD" && cp -r "$OUT/ts/." "$TSD/" && cp -r "$OUT/peer/." "$PD/" || { step prepare 1; exit 1; }
+mkdir -p "$PD/run" "$PD/log" "$TSD/keys"
+
+# --- topology (test/interop/harness/topology.ts in shell) ---
+topo() {
+  for n in "$NA" "$NB" "$NW"; do
+    ip netns add "$n" && ip -n "$n" link set lo up && ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || return 1
+  done
+  ip -n "$NW" link add "$BR" type bridge && ip -n "$NW" link set "$BR" up || return 1
+  for s in a b; do
+    if [ $s = a ]; then ns=$NA addr=$A lan=$LAN_A; else ns=$NB addr=$B lan=$LAN_B; fi
+    ip -n "$NW" link add "${P}w$s" type veth peer name "${P}${s}0" netns "$ns" &&
+      ip -n "$NW" link set "${P}w$s" master "$BR" up &&
+      ip -n "$ns" addr add "$addr/24" dev "${P}${s}0" &&
+      ip -n "$ns" link set "${P}${s}0" up &&
+      ip -n "$ns" addr add "$lan/32" dev lo || return 1
+  done
+}
+topo; step topology $?
+
+ip netns exec "$NW" tcpdump -i "$BR" -U -n -s 0 -w "$RUN/wire.pcap" 'ip and not igmp' 2>"$RUN/tcpdump.err" &
+CAP_PID=$!
+wait_until 5 grep -q 'listening on' "$RUN/tcpdump.err"; step capture $?
+
+# tsipsec starts while the peer does (Node's start-up is slow in UML; the two overlap).
+ip netns exec "$NA" $TS_CLI up --config "$TSD/swanctl.conf" --socket "$TSD/ts.sock" --keylog "$TSD/keys" \
+  --tun 'tsipx%d' --log-level debug >"$TSD/out.log" 2>&1 &
+TS_PID=$!
+
+# --- the peer ---
+if [ "$PEER" = strongswan ]; then
+  ip netns exec "$NB" unshare -m --propagation private sh -c \
+    "mount --bind $PD/run /run && exec env STRONGSWAN_CONF=$PD/etc/strongswan.conf /usr/lib/ipsec/charon" >"$PD/log/charon.out" 2>&1 &
+  PEER_PID=$!
+  swanctl() { STRONGSWAN_CONF=$PD/etc/strongswan.conf SWANCTL_DIR=$PD/etc/swanctl command swanctl "$@" --uri "unix://$PD/run/charon.vici"; }
+  wait_until 15 test -S "$PD/run/charon.vici" && swanctl --load-all --file "$PD/etc/swanctl/swanctl.conf" >"$OUT/peer-load.txt" 2>&1
+  step peer-start $?
+  peer_sas() { swanctl --list-sas; }
+else
+  # NSS database (pluto needs one even for PSK), then the CA and our PKCS#12 for certificates (§5).
+  mkdir -p "$PD/nss" "$PD/etc/ipsec.d"
+  {
+    certutil -N -d "sql:$PD/nss" --empty-password &&
+    if [ "$AUTH" = cert ]; then
+      certutil -A -d "sql:$PD/nss" -n "tsipsec interop CA" -t CT,, -a -i "$PD/ca.pem" &&
+      pk12util -d "sql:$PD/nss" -i "$PD/b.p12" -W "" &&
+      certutil -M -d "sql:$PD/nss" -n "tsipsec interop CA" -t CT,,
+    fi
+  } >"$OUT/peer-nss.txt" 2>&1
+  rc=$?
+  ip netns exec "$NB" unshare -m --propagation private sh -c \
+    "mount --bind $LSROOT/usr/libexec/ipsec /usr/libexec/ipsec && exec env PATH=$LSROOT/usr/sbin:\$PATH \
+     IPSEC_EXECDIR=$LSROOT/usr/libexec/ipsec IPSEC_CONF=$PD/ipsec.conf IPSEC_RUNDIR=$PD/run IPSEC_NSSDIR=$PD/nss \
+     $LSROOT/usr/libexec/ipsec/pluto --nofork --config $PD/ipsec.conf --rundir $PD/run --nssdir $PD/nss \
+       --secretsfile $PD/ipsec.secrets --ipsecdir $PD/etc/ipsec.d --logfile $PD/log/pluto.log --no-dnssec" >"$PD/log/pluto.out" 2>&1 &
+  PEER_PID=$!
+  # addconn --autoall loads auto=add connections; wait until pluto lists ours (status to a file: §10.6).
+  conn_loaded() { $LSW --status >"$RUN/whack-status" 2>&1; grep -q '"ipx"' "$RUN/whack-status"; }
+  [ $rc = 0 ] && wait_until 15 test -S "$PD/run/pluto.ctl" && wait_until 15 conn_loaded
+  step peer-start $?
+  peer_sas() { $LSW --trafficstatus; echo '--- status'; $LSW --status; }
+fi
+
+wait_until 20 test -S "$TSD/ts.sock"; step tsipsec-start $?
+ts_status() { $TS_CLI status --json --socket "$TSD/ts.sock"; }
+
+# --- bring the SA up ---
+if [ "$INITIATOR" = tsipsec ]; then
+  $TS_CLI initiate ipx --socket "$TSD/ts.sock" --timeout 25 >"$OUT/initiate.txt" 2>&1
+elif [ "$PEER" = strongswan ]; then
+  swanctl --initiate --child ipx --timeout 25 >"$OUT/initiate.txt" 2>&1
+else
+  timeout 30 $LSW --name ipx --initiate >"$OUT/initiate.txt" 2>&1
+fi
+step initiate $?
+ts_child_up() { ts_status >"$RUN/st.json" 2>/dev/null && grep -q '"spiIn"' "$RUN/st.json"; }
+peer_xfrm_up() { [ "$(ip -n "$NB" xfrm state | grep -c '^src')" -ge 2 ]; }
+wait_until 15 ts_child_up && wait_until 15 peer_xfrm_up; step sa-up $?
+if [ "$MODE" = transport ]; then route_up() { ip -n "$NA" route show table all | grep -q "$B dev tsipx"; }
+else route_up() { ip -n "$NA" route get "$LAN_B" | grep -q tsipx; }; fi
+wait_until 10 route_up; step routes $?
+
+ts_status >"$OUT/ts-status.json" 2>&1
+ip -n "$NB" -s xfrm state >"$OUT/peer-xfrm-state.txt" 2>&1
+ip -n "$NB" xfrm policy >"$OUT/peer-xfrm-policy.txt" 2>&1
+peer_sas >"$OUT/peer-sas.txt" 2>&1
+ip -n "$NA" rule >"$OUT/ts-rules.txt" 2>&1; ip -n "$NA" route show table all >>"$OUT/ts-rules.txt" 2>&1
+
+# --- traffic: ping both ways (the marker in every payload), then TCP both ways ---
+ip netns exec "$NA" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$SRC_A" "$DST_B" >"$OUT/ping-ab.txt" 2>&1; step ping-ab $?
+ip netns exec "$NB" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$DST_B" "$SRC_A" >"$OUT/ping-ba.txt" 2>&1; step ping-ba $?
+# tcp NAME FROM_NS TO_NS TO_ADDR FROM_ADDR: sends payload.bin over TCP, the receiver writes recv-NAME.bin
+tcp() {
+  T_NS=$3 T_ADDR=$4
+  ip netns exec "$3" timeout 30 socat -u "TCP-LISTEN:5001,bind=$4,reuseaddr" "OPEN:$RUN/recv-$1.bin,creat,trunc" 2>"$RUN/socat-$1.err" &
+  l=$!
+  listening() { ip netns exec "$T_NS" ss -ltn | grep -q "$T_ADDR:5001"; }
+  if wait_until 5 listening; then
+    ip netns exec "$2" timeout 20 socat -u "OPEN:$OUT/payload.bin" "TCP:$4:5001,bind=$5" 2>>"$RUN/socat-$1.err"
+    rc=$?
+  else
+    echo "listener on $4:5001 did not come up" >>"$RUN/socat-$1.err"
+    rc=1
+  fi
+  wait "$l"; rc2=$?
+  cp "$RUN/recv-$1.bin" "$OUT/recv-$1.bin" 2>/dev/null
+  cp "$RUN/socat-$1.err" "$OUT/socat-$1.txt" 2>/dev/null
+  [ $rc = 0 ] && [ $rc2 = 0 ]
+}
+tcp ab "$NA" "$NB" "$DST_B" "$SRC_A"; step tcp-ab $?
+tcp ba "$NB" "$NA" "$SRC_A" "$DST_B"; step tcp-ba $?
+sleep 0.5
+
+ts_status >"$OUT/ts-status-after.json" 2>&1
+ip -n "$NB" -s xfrm state >"$OUT/peer-xfrm-state-after.txt" 2>&1
+peer_sas >"$OUT/peer-sas-after.txt" 2>&1
+kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; CAP_PID=
+step done 0
+exit 0

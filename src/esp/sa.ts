@@ -149,9 +149,10 @@ export class EspSa {
   readonly esn: boolean;
   readonly providerName: string;
 
-  readonly aead: AeadCipher | null;
-  readonly cbc: CbcCipher | null;
-  readonly mac: Mac | null;
+  /** Null for CBC SAs, and after `wipe()`. */
+  aead: AeadCipher | null;
+  cbc: CbcCipher | null;
+  mac: Mac | null;
   readonly ivLength: number;
   readonly icvLength: number;
   readonly padAlign: number;
@@ -260,6 +261,29 @@ export class EspSa {
 
     this.stats = new Float64Array(2);
     this.drops = new Uint32Array(DROP_COUNT);
+  }
+
+  /**
+   * The SA is deleted: zeroes the salt (nonce scratch) and the other per-SA scratch, frees the
+   * provider's native context (`dispose`), drops the cipher/MAC objects (and the KeyObjects inside
+   * them) and the cached packet views, and marks the SA hard-expired so `espOpen`/`espSeal` refuse
+   * it (Drop.lifetimeExpired / seqExhausted) instead of touching a cipher. The keys themselves were
+   * copied into the provider (KeyObject); what JS cannot zero is listed in SECURITY.md. Idempotent.
+   */
+  wipe(): void {
+    this.flags |= ESP_SA_HARD_EVENTS;
+    this.nonce.fill(0);
+    this.aad.fill(0);
+    this.seqHiBytes.fill(0);
+    this.ivPool.fill(0);
+    this.aead?.dispose?.();
+    this.aead = null;
+    this.cbc = null;
+    this.mac = null;
+    this.viewBuf = null;
+    this.viewStart = -1;
+    this.viewEnd = -1;
+    this.viewCt = this.viewIcv = this.viewIv = this.viewMacIn = EMPTY;
   }
 
   /** True once a hard lifetime or the sequence space is exhausted: the SA must be replaced. */

@@ -18,15 +18,21 @@ export class Sad {
     this.bySpi.set(sa.spi, sa);
   }
 
-  /** Removes the SA with `spi`; returns whether one was installed. */
+  /** Removes the SA with `spi` and wipes it (`EspSa.wipe`: the SA is deleted); returns whether one was installed. */
   remove(spi: number): boolean {
-    return this.bySpi.delete(spi >>> 0);
+    const sa = this.bySpi.get(spi >>> 0);
+    if (sa === undefined) return false;
+    this.bySpi.delete(sa.spi);
+    sa.wipe();
+    return true;
   }
 
-  /** Replaces the SA with the same SPI (or adds it). */
+  /** Replaces the SA with the same SPI (or adds it); a different SA object it replaces is wiped. */
   replace(sa: EspSa): void {
+    const old = this.bySpi.get(sa.spi);
     this.bySpi.delete(sa.spi);
     this.add(sa);
+    if (old !== undefined && old !== sa) old.wipe();
   }
 
   get(spi: number): EspSa | undefined {

@@ -49,6 +49,15 @@ export class ChildSa {
     return this.config.name;
   }
 
+  /**
+   * Zeroes this child's KEYMAT (the same arrays the runtime got in child-up, so its copy goes too)
+   * and nonces once the child is gone. Best effort: see SECURITY.md for what JS cannot zero.
+   */
+  wipe(): void {
+    const k = this.keys;
+    for (const b of [k.encrIn, k.integIn, k.encrOut, k.integOut, this.nonceI, this.nonceR]) b.fill(0);
+  }
+
   info(ikeName: string, ikeId: number, encap: boolean, localAddr: Addr, remoteAddr: Addr): ChildSaInfo {
     return {
       ikeName,

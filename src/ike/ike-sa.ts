@@ -17,7 +17,7 @@ import { ExchangeType, HeaderFlag, NotifyType } from './constants.js';
 import { ExchangeQueue } from './exchange-queue.js';
 import type { Addr, ChildDownReason, Datagram, IkeCounters, IkeDownReason, IkeEvent, IkeSaStatus } from './events.js';
 import type { HeaderFields } from './header.js';
-import type { IkeKeys } from './keys.js';
+import { wipeIkeKeys, type IkeKeys } from './keys.js';
 import type { IkeMessage } from './message.js';
 import { PayloadType, type NotifyPayload, type Payload, type Proposal, type TrafficSelector, type UnknownPayload } from './payloads/types.js';
 import type { NegotiatedAlgorithms } from './proposals.js';
@@ -349,6 +349,7 @@ export class IkeSa {
     if (i < 0) return;
     this.children.splice(i, 1);
     if (announce && child.announced) this.ctx.emit({ type: 'child-down', ikeName: this.name, ikeId: this.ikeId, childName: child.name, spiIn: child.spiIn, spiOut: child.spiOut, reason });
+    child.wipe();
   }
 
   /**
@@ -360,9 +361,10 @@ export class IkeSa {
     const wasUp = this.ikeUpEmitted || this.phase.name === 'auth-sent' || this.phase.name === 'half-open' || this.phase.name === 'established' || this.phase.name === 'deleting';
     const children = [...this.children];
     for (const c of children) this.removeChild(c, 'ike-down');
-    this.queue.abandon();
+    wipePending(this.queue.abandon()?.context);
     this.tasks = [];
     if (this.phase.name === 'half-open') this.ctx.counters.halfOpen--;
+    wipePhase(this.phase);
     this.phase = { name: 'dead' };
     this.ctx.unregisterSa(this);
     // The IKE SA is gone for good (not replaced by a rekey, which keeps ikeId): its leases go back.
@@ -438,6 +440,29 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Zeroes SK_* keys, nonces and a DH private value a dying SA's phase holds (SECURITY.md). */
+function wipePhase(p: IkePhase): void {
+  if (p.name === 'dead') return;
+  if (p.name === 'init-sent') {
+    p.dh.privateKey.fill(0);
+    p.nonceI.fill(0);
+    return;
+  }
+  wipeIkeKeys(p.crypto.keys);
+  if (p.name === 'auth-sent' || p.name === 'half-open') {
+    p.nonceI.fill(0);
+    p.nonceR.fill(0);
+  }
+}
+
+/** Zeroes the DH private value and nonce of an exchange abandoned with its SA. */
+function wipePending(p: Pending | undefined): void {
+  if (p === undefined) return;
+  if (p.kind === 'create-child' || p.kind === 'rekey-ike') {
+    p.dh?.privateKey.fill(0);
+  }
 }
 
 /** Lexicographic comparison (RFC 7296 §2.8.1: "the lowest of the four nonces"). */

@@ -7,6 +7,9 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The line every command's --help ends with. */
+export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 daemon not running. --debug prints stack traces.';
+
 /** An error meant for the user: printed without a stack trace (unless --debug). */
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: ExitCode = ExitCode.FAILURE) {

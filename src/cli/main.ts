@@ -17,6 +17,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   demo: { summary: 'two namespaces, two tsipsec instances, a real encrypted tunnel (root)', load: () => import('./commands/demo.js') },
 };
 
+/** Every command name, for --help checks. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 export const HELP = `tsipsec — IKEv2 and ESP in userspace TypeScript
 
 Usage: tsipsec <command> [options]     (tsipsec <command> --help for details)
@@ -25,7 +28,7 @@ Commands:
 ${Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(10)} ${v.summary}`).join('\n')}
 
 Global options: --debug (stack traces on errors), --help, --version
-Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 daemon not running`;
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 daemon not running (no control socket)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -35,8 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
   if (cmd === '--version' || cmd === 'version') {
-    const { readFileSync } = await import('node:fs');
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { existsSync, readFileSync } = await import('node:fs');
+    // src/cli/main.ts or dist/src/cli/main.js: the package root is two or three levels up (dist/ has no package.json).
+    const url = [new URL('../../package.json', import.meta.url), new URL('../../../package.json', import.meta.url)].find((u) => existsSync(u))!;
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { version: string };
     process.stdout.write(`tsipsec ${pkg.version}\n`);
     return ExitCode.OK;
   }

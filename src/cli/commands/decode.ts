@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from '../args.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, UsageError, EXIT_CODES_HELP } from '../errors.js';
 import { decodeCaptureFile } from '../../capture/decode.js';
 import { readKeylog } from '../../capture/keylog.js';
 import { nodeCrypto } from '../../crypto/node.js';
@@ -9,7 +9,8 @@ const HELP = `Usage: tsipsec decode CAPTURE [--keys DIR] [--json]
 Decodes a pcap/pcapng capture (Ethernet, raw IP, Linux cooked) of IKE (UDP 500/4500) and ESP (UDP 4500 or
 IP protocol 50), decrypting SK/SKF payloads and ESP packets with the keys in DIR (the esp_sa and
 ikev2_decryption_table files written by 'tsipsec up --keylog DIR', or Wireshark's own).
---json prints one JSON object per packet.`;
+--json prints one JSON object per packet.
+${EXIT_CODES_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('decode', argv, { keys: { type: 'string' }, json: { type: 'boolean' } }, true);

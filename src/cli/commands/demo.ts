@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '../args.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, UsageError, EXIT_CODES_HELP } from '../errors.js';
 import { run as runCmd } from '../../runtime/system.js';
 import { controlRequest } from '../../runtime/control.js';
 import type { TunnelStatus } from '../../runtime/tunnel.js';
@@ -31,7 +31,8 @@ Two network namespaces, two tsipsec instances, a real IKEv2 + ESP tunnel between
 transfer through it; the capture of the link decoded by tsipsec itself. Needs root, iproute2 and tcpdump.
   --keep     leave the work directory (configs, logs, capture, key logs) for inspection
   --pings N  ICMP echo requests to send (default 5)
-  --bytes N  TCP transfer size (default 1000000)`;
+  --bytes N  TCP transfer size (default 1000000)
+${EXIT_CODES_HELP}`;
 
 const NS_A = 'tsdemo-a';
 const NS_B = 'tsdemo-b';

@@ -1,9 +1,10 @@
 import { parse } from '../args.js';
-import { UsageError } from '../errors.js';
+import { UsageError, EXIT_CODES_HELP } from '../errors.js';
 import { ask } from './control-client.js';
 
 const HELP = `Usage: tsipsec down [--socket PATH]
-Deletes every SA, removes routes and the TUN device, and stops the running daemon.`;
+Deletes every SA, removes routes and the TUN device, and stops the running daemon.
+${EXIT_CODES_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('down', argv, { socket: { type: 'string' } }, true);

@@ -1,9 +1,10 @@
 import { parse } from '../args.js';
-import { UsageError } from '../errors.js';
+import { UsageError, EXIT_CODES_HELP } from '../errors.js';
 import { ask } from './control-client.js';
 
 const HELP = `Usage: tsipsec initiate CHILD [--socket PATH] [--timeout SEC]
-Brings up the named child SA (and its IKE SA) in the running daemon and waits until it is up.`;
+Brings up the named child SA (and its IKE SA) in the running daemon and waits until it is up.
+${EXIT_CODES_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('initiate', argv, { socket: { type: 'string' }, timeout: { type: 'string' } }, true);

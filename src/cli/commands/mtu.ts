@@ -1,11 +1,12 @@
 import { parse } from '../args.js';
-import { UsageError } from '../errors.js';
+import { UsageError, EXIT_CODES_HELP } from '../errors.js';
 import { espInnerMtu, espMaxOverhead, fixedOverheadInnerMtu, OVN_IPSEC_OVERHEAD, type EspOverheadParams } from '../../esp/mtu.js';
 import type { EspAlgorithm } from '../../esp/sa.js';
 
 const HELP = `Usage: tsipsec mtu --cipher CIPHER --mode (tunnel|transport) [--encap] [--ipv6] --outer N [--json]
 Prints the worst-case ESP overhead and the largest inner MTU for an outer (link) MTU N.
-CIPHER: aes128gcm16 aes192gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 aes256-sha384 aes256-sha512 (strongSwan names)`;
+CIPHER: aes128gcm16 aes192gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 aes256-sha384 aes256-sha512 (strongSwan names)
+${EXIT_CODES_HELP}`;
 
 const CIPHERS: Record<string, EspAlgorithm> = {
   aes128gcm16: { encr: 'aes-gcm-16', keyBits: 128 },

@@ -1,11 +1,12 @@
 import { parse } from '../args.js';
-import { UsageError } from '../errors.js';
+import { UsageError, EXIT_CODES_HELP } from '../errors.js';
 import type { TunnelStatus } from '../../runtime/tunnel.js';
 import { ask } from './control-client.js';
 
 const HELP = `Usage: tsipsec status [--json] [--socket PATH]
 Shows configured connections, IKE SAs and child SAs (state, peer, SPIs, algorithms, mode, encapsulation,
-selectors, bytes/packets, drops by reason, rekey times), like 'swanctl --list-sas'.`;
+selectors, bytes/packets, drops by reason, rekey times), like 'swanctl --list-sas'.
+${EXIT_CODES_HELP}`;
 
 function age(ms: number | undefined, nowMs: number): string {
   if (ms === undefined) return '-';

@@ -1,9 +1,10 @@
 import { parse } from '../args.js';
-import { UsageError } from '../errors.js';
+import { UsageError, EXIT_CODES_HELP } from '../errors.js';
 import { ask } from './control-client.js';
 
 const HELP = `Usage: tsipsec terminate (--ike NAME | --child NAME) [--socket PATH]
-Deletes the named IKE SA (with its children) or child SA with an INFORMATIONAL exchange.`;
+Deletes the named IKE SA (with its children) or child SA with an INFORMATIONAL exchange.
+${EXIT_CODES_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('terminate', argv, { socket: { type: 'string' }, ike: { type: 'string' }, child: { type: 'string' } }, true);

@@ -189,6 +189,7 @@ const LABEL: Record<RowName, string> = {
   wireguard: '5 wireguard-go ↔ wireguard-go',
   'tsipsec-dgram': '2b tsipsec ↔ tsipsec, node:dgram sockets',
   'tsipsec-v0': '2c tsipsec ↔ tsipsec, node:dgram + node:crypto (before issue 6)',
+  'tsipsec-uvpoll': '2d tsipsec ↔ tsipsec, TUN uv-poll reads',
 };
 
 function f(x: number, digits: number): string {

@@ -196,15 +196,19 @@ class Pair {
     writeFileSync(this.b.conf, swanctl(this.s, this.b, this.a, { start: false, ...o }), { mode: 0o600 });
   }
 
-  startCapture(): void {
+  async startCapture(): Promise<void> {
     const tcpdump = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'].find((p) => existsSync(p))!;
     // Everything on the link except ARP: plaintext would show up as 'other'. -U writes each packet at once;
     // a 16 MiB ring (-B) so a busy CI machine does not drop bursts before tcpdump gets the CPU.
     this.cap = track(this.lab.spawnIn(this.a.ns.slice(PREFIX.length), tcpdump, ['-i', this.a.veth, '-U', '-n', '-s', '0', '-B', '16384', '-w', join(this.work, 'link.pcap'), 'not', 'arp']));
+    await waitFor('tcpdump listening', () => this.cap!.output().includes('listening on'), 10_000, () => this.cap!.output());
   }
 
   async stopCapture(): Promise<{ pcap: Buffer; stats: string }> {
     const cap = this.cap!;
+    // libpcap (TPACKET_V3) passes a ring block to tcpdump when it is full or after tcpdump's 1 s timeout;
+    // tcpdump exits on SIGINT without reading a block still open. Let it retire first.
+    await sleep(1300);
     cap.child.kill('SIGINT');
     await exited(cap.child, 5000);
     return { pcap: readFileSync(join(this.work, 'link.pcap')), stats: cap.output() };
@@ -299,8 +303,7 @@ describe.runIf(enabled())('real namespaces: two tsipsec processes, TUN, UDP', ()
       const p = new Pair(s);
       pairs.set(s.name, p);
       await p.setup();
-      p.startCapture();
-      await sleep(500);
+      await p.startCapture();
       await p.startDaemons();
       await p.waitChildren(['net']);
       const [src, dst] = s.mode === 'tunnel' ? [p.a.lan, p.b.lan] : [p.a.addr, p.b.addr];
@@ -325,7 +328,6 @@ describe.runIf(enabled())('real namespaces: two tsipsec processes, TUN, UDP', ()
       expect(cb.packetsIn).toBe(ca.packetsOut);
       if (s.name === 'cert') expect(sa.ikeSas[0]!.remoteId).toMatch(/b\.tsr\.test/);
 
-      await sleep(200);
       const { pcap, stats } = await p.stopCapture();
       writeFileSync(join(p.work, 'link.pcap'), pcap);
       const dec = cliIn(null, ['decode', join(p.work, 'link.pcap'), '--keys', join(p.a.dir, 'keys'), '--json']);

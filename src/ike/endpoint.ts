@@ -254,7 +254,27 @@ export class IkeEndpoint {
       kick(existing, now);
       return;
     }
+    // One IKE SA per connection and peer (strongSwan): while ours is still in IKE_SA_INIT/IKE_AUTH, the
+    // children join it (the first one rides in IKE_AUTH, the rest follow with CREATE_CHILD_SA).
+    const establishing = this.establishingSa(conn);
+    if (establishing) {
+      const out = establishing.queue.outstanding?.context;
+      const inAuth = out !== undefined && out.kind === 'ike-auth' ? out.child : undefined;
+      for (const c of children) {
+        if (c !== inAuth && !establishing.initialChildren.includes(c)) establishing.initialChildren.push(c);
+      }
+      return;
+    }
     this.startConnection(now, conn, children);
+  }
+
+  /** Our not yet established initiator IKE SA of `conn` to its first remote address, if any. */
+  private establishingSa(conn: IkeConnection): IkeSa | undefined {
+    for (const s of this.live) {
+      if (s.conn !== conn || !s.initiator || s.replacedBy || s.remote.address !== conn.remoteAddrs[0]) continue;
+      if (s.phase.name === 'init-sent' || s.phase.name === 'auth-sent') return s;
+    }
+    return undefined;
   }
 
   private startConnection(now: number, conn: IkeConnection, children: readonly IkeChildConfig[]): void {

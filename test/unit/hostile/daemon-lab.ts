@@ -43,6 +43,9 @@ export interface SideOptions {
   anyRemote?: boolean;
   idLocal?: string;
   idRemote?: string;
+  /** Raw swanctl lines added to the connection / the child section. */
+  connExtra?: string;
+  childExtra?: string;
 }
 
 export function swanctlConf(side: 'a' | 'b', o: SideOptions): string {
@@ -59,6 +62,7 @@ export function swanctlConf(side: 'a' | 'b', o: SideOptions): string {
     encap = yes
     ${o.dpdDelaySec !== undefined ? `dpd_delay = ${o.dpdDelaySec}s` : ''}
     ${o.rekeyTime ? `rekey_time = ${o.rekeyTime}` : ''}
+    ${o.connExtra ?? ''}
     local {
       auth = psk
       id = ${idL}
@@ -76,6 +80,7 @@ export function swanctlConf(side: 'a' | 'b', o: SideOptions): string {
         start_action = ${o.startAction ?? (side === 'a' ? 'start' : 'none')}
         ${o.dpdAction ? `dpd_action = ${o.dpdAction}` : ''}
         ${o.rekeyTime ? `rekey_time = ${o.rekeyTime}` : ''}
+        ${o.childExtra ?? ''}
       }
     }
   }

@@ -15,8 +15,13 @@ import { poolRange } from './pools.js';
 
 export type AuthMethodName = 'psk' | 'pubkey';
 export type ChildMode = 'tunnel' | 'transport';
-/** What to do when the connection is loaded: 'none' (wait for the peer), 'start' (initiate), 'trap'. */
-export type StartAction = 'none' | 'start' | 'trap';
+/**
+ * What to do when the connection is loaded: 'none' (wait for the peer), 'start' (initiate), 'trap'
+ * (install a trap policy: the runtime initiates when matching traffic arrives), 'trap|start' (both).
+ */
+export type StartAction = 'none' | 'start' | 'trap' | 'trap|start';
+/** What to do when the peer closes a child SA or its IKE SA (strongSwan close_action). Runtime-only. */
+export type CloseAction = 'none' | 'trap' | 'start';
 /** What to do with a child whose IKE SA died of DPD/timeout (strongSwan dpd_action / close_action). */
 export type DpdAction = 'clear' | 'trap' | 'restart';
 
@@ -55,6 +60,8 @@ export interface IkeChildConfig {
   readonly mode: ChildMode;
   readonly startAction: StartAction;
   readonly dpdAction: DpdAction;
+  /** After the peer closed the child (or its IKE SA): nothing, re-install the trap, or initiate again. Default 'none'. */
+  readonly closeAction?: CloseAction;
   /** Rekey this long after establishment (minus jitter); 0 disables. Default 1 h. */
   readonly rekeyTimeMs: number;
   /** Hard expiry; default rekeyTimeMs × 1.1. */
@@ -197,6 +204,7 @@ export function resolveChild(c: IkeChildConfigInput, where: string): IkeChildCon
     mode,
     startAction: c.startAction ?? 'none',
     dpdAction: c.dpdAction ?? 'clear',
+    closeAction: c.closeAction ?? 'none',
     rekeyTimeMs,
     lifeTimeMs,
     randTimeMs: Math.min(randTimeMs, rekeyTimeMs),

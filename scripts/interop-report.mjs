@@ -43,14 +43,14 @@ const rows = new Map();
 for (const r of all) if (r.run === run) rows.set(`${r.file}\u0000${r.scenario}\u0000${r.direction}`, r); // last wins
 
 // Columns: the side in the scenario's role (who initiates, deletes, rekeys, …), tsipsec first.
-const directions = ['tsipsec', 'strongswan'].filter((d) => [...rows.values()].some((r) => r.direction === d));
+const directions = ['tsipsec', 'strongswan', 'libreswan'].filter((d) => [...rows.values()].some((r) => r.direction === d));
 const scenarios = [];
 for (const r of rows.values()) {
   if (!directions.includes(r.direction)) directions.push(r.direction);
   const key = `${r.file}\u0000${r.scenario}`;
   if (!scenarios.some((s) => s.key === key)) scenarios.push({ key, file: r.file, scenario: r.scenario, role: r.role });
 }
-const short = { tsipsec: 'ts', strongswan: 'ss' };
+const short = { tsipsec: 'ts', strongswan: 'ss', libreswan: 'ls' };
 const cell = (r) => (r ? `${r.ok ? 'pass' : '**FAIL**'} ${r.seconds.toFixed(1)} s` : '–');
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 const out = [];
@@ -60,7 +60,7 @@ const total = list.reduce((a, r) => a + r.seconds, 0);
 out.push(`# tsipsec interop matrix`);
 out.push('');
 out.push(`run ${run ?? '(none)'}: ${list.length} cells, ${failed.length} failed, ${total.toFixed(1)} s of scenario time${list.length ? `, last finished ${list.map((r) => r.at).sort().at(-1)}` : ''}.`);
-out.push('A column names the side that plays the role given after the scenario (initiates, deletes, rekeys, …); notes are per side (ts = tsipsec, ss = strongSwan).');
+out.push('A column names the side that plays the role given after the scenario (initiates, deletes, rekeys, …); notes are per side (ts = tsipsec, ss = strongSwan, ls = libreswan). kernel-* files ran in user-mode-linux (kernel ESP), one boot per file; their seconds are each cell's time inside it.');
 out.push('');
 if (list.length === 0) out.push('(no results for this run)');
 else out.push(`| file | scenario (column …) | ${directions.map(esc).join(' | ')} | notes |`);

@@ -9,6 +9,8 @@
  *
  *   8   transport mode, PSK, ESP in UDP 4500 (tsipsec forces encapsulation: encap = yes)
  *   11  ESN negotiated (aes256gcm16-esn on both sides), tunnel mode, ESP in UDP
+ *   12  raw ESP (IP protocol 50): tsipsec with an explicit `encap = no` and no NAT between the peers
+ *       uses its raw-socket path (src/net/raw-esp.ts); tunnel mode
  */
 import { afterAll, describe } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ type Row = Omit<KernelCell, 'id' | 'initiator' | 'peer'> & { scenario: string; k
 const ROWS: Row[] = [
   { scenario: 'kernel ESP: transport, PSK, ESP-in-UDP (tsipsec forces encap)', key: 'transport-encap', mode: 'transport', auth: 'psk', tsEncap: true, expectEncap: true, expectEsn: false },
   { scenario: 'kernel ESP: ESN (aes256gcm16-esn), tunnel, ESP-in-UDP', key: 'esn', mode: 'tunnel', auth: 'psk', esp: 'aes256gcm16-esn', tsEncap: true, expectEncap: true, expectEsn: true },
+  { scenario: 'kernel ESP: raw ESP (IP protocol 50, encap = no), tunnel, PSK', key: 'raw-esp', mode: 'tunnel', auth: 'psk', tsEncap: false, expectEncap: false, expectEsn: false },
 ];
 
 const ENTRIES: KernelEntry[] = ROWS.flatMap(({ scenario, key, ...row }) => (['tsipsec', 'strongswan'] as const).map((side) => ({

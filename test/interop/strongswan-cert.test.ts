@@ -8,6 +8,7 @@
  * SA left on either side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matrix } from './harness/results.js';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,11 +29,13 @@ describe.runIf(interopEnabled('interop strongswan-cert'))('interop: tsipsec ↔ 
   const t = topology('tsc');
   const work = mkdtempSync(join(tmpdir(), 'tsipsec-ipxc-'));
   let pki: PkiFiles;
+  const m = matrix('strongswan-cert');
   beforeAll(async () => {
     pki = makePki({ other: true });
     await createTopology(t);
   }, 120_000);
   afterAll(async () => {
+    await m.finish();
     await destroyTopology(t);
     pki?.cleanup();
     if (!process.env.TSIPSEC_KEEP) rmSync(work, { recursive: true, force: true });
@@ -50,7 +53,7 @@ describe.runIf(interopEnabled('interop strongswan-cert'))('interop: tsipsec ↔ 
   }
 
   for (const initiator of ['tsipsec', 'strongswan'] as const) {
-    it(`${initiator} initiates: fragmented IKE_AUTH both ways, RSA PKCS#1 SHA-256 signatures, ping both ways`, async () => {
+    m.cell('RSA-3072 certificates, IKE_AUTH fragmented both ways (RFC 7383), RFC 7427 RSA SHA-256, ping both ways', initiator, 'initiates', async () => {
       const { ts, ss } = peers(join(work, `ok-${initiator}`));
       try {
         await ss.start();

@@ -5,7 +5,8 @@
  * IKE and ESP (never the plaintext marker), and tsipsec's decode decrypts every ESP packet with the keys
  * tsipsec logged.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { matrix } from './harness/results.js';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,12 +34,13 @@ const ROWS: Row[] = [
 describe.runIf(interopEnabled('interop strongswan-psk'))('interop: tsipsec ↔ strongSwan (PSK, tunnel, ESP-in-UDP)', () => {
   const t = topology('tsi');
   const work = mkdtempSync(join(tmpdir(), 'tsipsec-ipx-'));
+  const m = matrix('strongswan-psk');
   beforeAll(async () => { await createTopology(t); });
-  afterAll(async () => { await destroyTopology(t); if (!process.env.TSIPSEC_KEEP) rmSync(work, { recursive: true, force: true }); });
+  afterAll(async () => { await m.finish(); await destroyTopology(t); if (!process.env.TSIPSEC_KEEP) rmSync(work, { recursive: true, force: true }); });
 
   for (const row of ROWS) {
     for (const initiator of ['tsipsec', 'strongswan'] as const) {
-      it(`${row.name}, ${initiator} initiates`, async () => {
+      m.cell(`PSK tunnel ESP-in-UDP, ${row.name}`, initiator, 'initiates', async (ctx) => {
         const dir = join(work, `${row.esp}-${initiator}`);
         const ts = new TsipsecProc(t.nsA, join(dir, 'a'), scenarioConf({ local: t.addrA, remote: t.addrB, localId: 'a.ipx.test', remoteId: 'b.ipx.test', localTs: '198.19.1.0/24', remoteTs: '198.19.2.0/24', ike: row.ike, esp: row.esp, encap: true }));
         const ss = new Charon({ name: 'b', ns: t.nsB, dir: join(dir, 'b'), libipsec: true,
@@ -78,6 +80,7 @@ describe.runIf(interopEnabled('interop strongswan-psk'))('interop: tsipsec ↔ s
           expect(other.length).toBe(0);
           expect(esp.length).toBeGreaterThanOrEqual(12);
           expect(esp.filter((p) => p.ok).length).toBe(esp.length);
+          ctx.note(`ESP: ${esp.length} captured, all decrypted`);
         } finally {
           await killPid(cap, 'SIGINT');
           await ts.stop();

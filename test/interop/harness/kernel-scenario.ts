@@ -22,7 +22,7 @@ import { libreswanConf, libreswanSecrets, LS_CERT_NICK } from './libreswan.js';
 import { hostKernelHasEsp, LS_ROOT, RUN_CELLS_SH, runInKernelWithEsp, type KernelRun } from './uml.js';
 import type { PkiFiles } from '../../exchange/pki.js';
 import type { Matrix } from './results.js';
-import { decodeCaptureFile, type DecodedEsp } from '../../../src/capture/decode.js';
+import { decodeCaptureFile, type DecodedEsp, type DecodedIke } from '../../../src/capture/decode.js';
 import { readKeylog } from '../../../src/capture/keylog.js';
 import { nodeCrypto } from '../../../src/crypto/node.js';
 import type { TunnelStatus } from '../../../src/runtime/tunnel.js';
@@ -220,7 +220,11 @@ export function verifyCell(out: string, c: KernelCell): string[] {
     if (c.expectEsn !== /ESP:[^\n]*\/ESN/.test(sas)) fail(`swanctl --list-sas: ESN ${c.expectEsn ? 'missing' : 'unexpected'}:\n${sas}`);
   } else {
     if (!/"ipx"[^\n]*type=ESP/.test(sas)) fail(`whack --trafficstatus shows no ESP SA:\n${sas}`);
-    for (const spi of [spiIn, spiOut]) if (!sas.toLowerCase().includes(`esp.${hex8(spi)}@`)) fail(`whack --status does not name esp.${hex8(spi)}:\n${sas.slice(-3000)}`);
+    // whack prints "esp.<spi>@<destination>" with the SPI in hex without leading zeros.
+    for (const [spi, dst] of [[spiIn, '198.18.10.1'], [spiOut, '198.18.10.2']] as const) {
+      const want = `esp.${spi.toString(16)}@${dst}`;
+      if (!sas.toLowerCase().includes(want)) fail(`whack --status does not name ${want}:\n${sas.slice(-3000)}`);
+    }
   }
 
   // Traffic.
@@ -237,6 +241,17 @@ export function verifyCell(out: string, c: KernelCell): string[] {
   const decoded = decodeCaptureFile(pcap, keys, { provider: nodeCrypto });
   const other = decoded.packets.filter((p) => !['esp', 'ike', 'keepalive'].includes(p.kind));
   if (other.length) fail(`${other.length} captured packets are neither IKE nor ESP: ${JSON.stringify(other.slice(0, 3))}`);
+  const ikeMsgs = decoded.packets.filter((p): p is DecodedIke => p.kind === 'ike');
+  const sealed = ikeMsgs.filter((p) => p.payloads.some((x) => x.startsWith('SK')));
+  const undecrypted = sealed.filter((p) => !p.decrypted);
+  if (undecrypted.length) fail(`${undecrypted.length} of ${sealed.length} encrypted IKE messages do not decrypt with tsipsec's keylog`);
+  if (c.auth === 'cert') {
+    // RSA-3072 makes IKE_AUTH larger than the 1280-byte fragment size: both sides send SKF (RFC 7383).
+    for (const src of ['198.18.10.1', '198.18.10.2']) {
+      if (!ikeMsgs.some((p) => p.src === src && p.exchange === 'IKE_AUTH' && p.payloads.some((x) => x.startsWith('SKF')))) fail(`no IKE_AUTH fragments (SKF) from ${src} on the wire`);
+    }
+    notes.push('IKE_AUTH fragmented (SKF) both ways');
+  }
   const esp = decoded.packets.filter((p): p is DecodedEsp => p.kind === 'esp');
   const bad = esp.filter((p) => !p.ok);
   if (bad.length) fail(`${bad.length} of ${esp.length} captured ESP packets do not decrypt with tsipsec's keylog: ${JSON.stringify(bad.slice(0, 2))}`);

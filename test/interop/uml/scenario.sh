@@ -25,7 +25,8 @@ TS_PID= PEER_PID= CAP_PID=
 LSW="$LSROOT/usr/libexec/ipsec/whack --rundir $PD/run"
 if [ "$MODE" = transport ]; then SRC_A=$A DST_B=$B; else SRC_A=$LAN_A DST_B=$LAN_B; fi
 
-step() { echo "$1 $2" >>"$OUT/steps"; echo "== step $1 -> $2 at $(cut -d" " -f1 /proc/uptime) s"; }
+# step NAME RC: records a step; returns RC, so `step x $? || exit 1` ends a cell whose later steps cannot pass.
+step() { echo "$1 $2" >>"$OUT/steps"; echo "== step $1 -> $2 at $(cut -d" " -f1 /proc/uptime) s"; return "$2"; }
 # wait_until SECONDS COMMAND...: polls every 0.1 s
 wait_until() {
   t=$(( $1 * 10 )); shift
@@ -77,7 +78,7 @@ topo() {
       ip -n "$ns" addr add "$lan/32" dev lo || return 1
   done
 }
-topo; step topology $?
+topo; step topology $? || exit 1
 
 ip netns exec "$NW" tcpdump -i "$BR" -U -n -s 0 -w "$RUN/wire.pcap" 'ip and not igmp' 2>"$RUN/tcpdump.err" &
 CAP_PID=$!
@@ -95,7 +96,7 @@ if [ "$PEER" = strongswan ]; then
   PEER_PID=$!
   swanctl() { STRONGSWAN_CONF=$PD/etc/strongswan.conf SWANCTL_DIR=$PD/etc/swanctl command swanctl "$@" --uri "unix://$PD/run/charon.vici"; }
   wait_until 15 test -S "$PD/run/charon.vici" && swanctl --load-all --file "$PD/etc/swanctl/swanctl.conf" >"$OUT/peer-load.txt" 2>&1
-  step peer-start $?
+  step peer-start $? || exit 1
   peer_sas() { swanctl --list-sas; }
 else
   # NSS database (pluto needs one even for PSK), then the CA and our PKCS#12 for certificates (§5).
@@ -118,11 +119,11 @@ else
   # addconn --autoall loads auto=add connections; wait until pluto lists ours (status to a file: §10.6).
   conn_loaded() { $LSW --status >"$RUN/whack-status" 2>&1; grep -q '"ipx"' "$RUN/whack-status"; }
   [ $rc = 0 ] && wait_until 15 test -S "$PD/run/pluto.ctl" && wait_until 15 conn_loaded
-  step peer-start $?
+  step peer-start $? || exit 1
   peer_sas() { $LSW --trafficstatus; echo '--- status'; $LSW --status; }
 fi
 
-wait_until 20 test -S "$TSD/ts.sock"; step tsipsec-start $?
+wait_until 20 test -S "$TSD/ts.sock"; step tsipsec-start $? || exit 1
 ts_status() { $TS_CLI status --json --socket "$TSD/ts.sock"; }
 
 # --- bring the SA up ---
@@ -133,10 +134,10 @@ elif [ "$PEER" = strongswan ]; then
 else
   timeout 30 $LSW --name ipx --initiate >"$OUT/initiate.txt" 2>&1
 fi
-step initiate $?
+step initiate $? || exit 1
 ts_child_up() { ts_status >"$RUN/st.json" 2>/dev/null && grep -q '"spiIn"' "$RUN/st.json"; }
 peer_xfrm_up() { [ "$(ip -n "$NB" xfrm state | grep -c '^src')" -ge 2 ]; }
-wait_until 15 ts_child_up && wait_until 15 peer_xfrm_up; step sa-up $?
+wait_until 15 ts_child_up && wait_until 15 peer_xfrm_up; step sa-up $? || exit 1
 if [ "$MODE" = transport ]; then route_up() { ip -n "$NA" route show table all | grep -q "$B dev tsipx"; }
 else route_up() { ip -n "$NA" route get "$LAN_B" | grep -q tsipx; }; fi
 wait_until 10 route_up; step routes $?

@@ -47,8 +47,8 @@ export const CONNECTION_KEYS: Readonly<Record<string, KeyRule>> = {
   over_time: S,
   rand_time: S,
   dscp: ignored('DSCP marking of IKE packets is not implemented'),
-  vips: unsupported('virtual IPs (configuration payloads) are not supported'),
-  pools: unsupported('address pools (configuration payloads) are not supported'),
+  vips: S,
+  pools: S,
   aggressive: unsupported('IKEv1 Aggressive Mode is not supported', isNo),
   pull: unsupported('Mode Config push mode is not supported', isYes),
   ppk_id: unsupported('postquantum preshared keys (RFC 8784) are not supported'),
@@ -130,6 +130,19 @@ export const CERT_SECTION_KEYS: Readonly<Record<string, KeyRule>> = {
   handle: unsupported('PKCS#11 tokens are not supported (use file)'),
   slot: unsupported('PKCS#11 tokens are not supported (use file)'),
   module: unsupported('PKCS#11 tokens are not supported (use file)'),
+};
+
+/** pools.<name>.* (swanctl.conf(5) "pools"): the address range and the attributes tsipsec sends. */
+export const POOL_KEYS: Readonly<Record<string, KeyRule>> = {
+  addrs: S,
+  dns: S,
+  nbns: unsupported('NBNS servers are not sent (only addrs and dns)'),
+  dhcp: unsupported('DHCP servers are not sent (only addrs and dns)'),
+  netmask: unsupported('INTERNAL_IP4_NETMASK is not sent (only addrs and dns)'),
+  server: unsupported('INTERNAL_IP4_SERVER is not sent (only addrs and dns)'),
+  subnet: unsupported('INTERNAL_IP4_SUBNET is not sent (only addrs and dns)'),
+  split_include: unsupported('split-include attributes are not sent (only addrs and dns)'),
+  split_exclude: unsupported('split-exclude attributes are not sent (only addrs and dns)'),
 };
 
 /** secrets.private<suffix>, rsa<suffix>, ecdsa<suffix>, pkcs8<suffix> */

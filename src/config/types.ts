@@ -17,6 +17,18 @@ export interface TsipsecConfig {
   readonly trustAnchors: LoadedFile[];
   /** End-entity certificates from the `x509/` directory (swanctl --load-all). */
   readonly certificates: LoadedFile[];
+  /** Virtual IP address pools (top-level `pools { <name> { addrs = … } }`); absent = none. */
+  readonly pools?: PoolConfig[];
+}
+
+/** One `pools.<name>` section: the addresses a responder hands out in CFG_REPLY (RFC 7296 §2.19). */
+export interface PoolConfig {
+  readonly name: string;
+  readonly source: SourceLocation;
+  /** CIDR prefix ('198.18.200.0/24') or range ('198.18.200.10-198.18.200.20'), as written. */
+  readonly addrs: string;
+  /** DNS servers (INTERNAL_IP4_DNS / INTERNAL_IP6_DNS). */
+  readonly dns: string[];
 }
 
 /** A file read at load time so the runtime needs no file system. */
@@ -84,6 +96,10 @@ export interface ConnectionConfig {
   /** Remote authentication rounds, sorted by `round` (usually one). */
   readonly remote: AuthConfig[];
   readonly children: ChildConfig[];
+  /** Virtual IPs to request (swanctl `vips`: '0.0.0.0', '::' or a concrete address); absent = none. */
+  readonly vips?: string[];
+  /** Pool names to assign peers' virtual IPs from (swanctl `pools`); absent = none. */
+  readonly pools?: string[];
 }
 
 /**

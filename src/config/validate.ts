@@ -8,16 +8,18 @@
  * bad config.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { checkIkeAddress } from './address.js';
+import { checkIkeAddress, parseCidr, parseRange } from './address.js';
+import { parseIp } from '../wire/addr.js';
 import { formatConfigIssue, IssueCollector, sortIssues } from './errors.js';
 import type { ConfigIssue, SourceLocation } from './errors.js';
-import { AUTH_KEYS, CERT_SECTION_KEYS, CHILD_KEYS, CONNECTION_KEYS, KEY_SECRET_KEYS } from './key-rules.js';
+import { AUTH_KEYS, CERT_SECTION_KEYS, CHILD_KEYS, CONNECTION_KEYS, KEY_SECRET_KEYS, POOL_KEYS } from './key-rules.js';
 import type { KeyRule } from './key-rules.js';
 import { checkProposalList } from './proposals.js';
 import type { ProposalProtocol } from './proposals.js';
 import type { SettingsSection, SettingsValue } from './swanctl-parser.js';
 import { parseTrafficSelector } from './traffic-selector.js';
 import type {
+  PoolConfig,
   AuthConfig,
   AuthMethod,
   ChildConfig,
@@ -145,7 +147,7 @@ class Validator {
     }
     for (const s of this.root.sections) {
       if (s.name === 'connections' || s.name === 'secrets') continue;
-      if (s.name === 'pools') this.issues.warn(s, s.path, 'ignored: address pools are not supported');
+      if (s.name === 'pools') continue;
       else if (s.name === 'authorities') this.issues.error(s, s.path, 'not supported by tsipsec: certification authority sections (put CA certificates in x509ca/ or use cacerts)');
       else this.issues.error(s, s.path, `unknown section "${s.name}" (expected connections, secrets)`);
     }
@@ -166,11 +168,18 @@ class Validator {
       }
     }
     for (const conn of connections) this.checkCredentials(conn, ike);
+    const poolsSection = this.root.sections.find((s) => s.name === 'pools');
+    const pools = poolsSection === undefined ? [] : this.pools(poolsSection);
+    for (const conn of connections) {
+      for (const name of conn.pools ?? []) {
+        if (!pools.some((p) => p.name === name)) this.issues.error(conn.source, `connections.${conn.name}.pools`, `names pool "${name}", which the pools section does not define`);
+      }
+    }
 
     this.issues.throwIfErrors();
     const warningIssues = sortIssues(this.issues.warnings);
     return {
-      config: { connections, secrets: { ike, privateKeys: this.privateKeys }, trustAnchors: this.trustAnchors, certificates: this.certificates },
+      config: { connections, secrets: { ike, privateKeys: this.privateKeys }, trustAnchors: this.trustAnchors, certificates: this.certificates, pools },
       warnings: warningIssues.map(formatConfigIssue),
       warningIssues,
     };
@@ -215,6 +224,32 @@ class Validator {
     if (this.options.fs.listFiles(this.dir('pkcs12')).length > 0) {
       this.issues.warn(at, '', 'ignored: PKCS#12 containers in pkcs12/ are not loaded (convert them to PEM in x509/ and private/)');
     }
+  }
+
+  // ---------------------------------------------------------------- pools
+
+  /** pools { <name> { addrs = 198.18.200.0/24  dns = 198.18.0.53 } } */
+  private pools(section: SettingsSection): PoolConfig[] {
+    for (const v of section.values) this.issues.error(v, `pools.${v.key}`, `unexpected key "${v.key}": pools holds one section per pool`);
+    const out: PoolConfig[] = [];
+    for (const s of section.sections) {
+      const r = new Reader(s, this.issues);
+      r.checkKeys(POOL_KEYS, 'a pool');
+      const addrs = r.raw('addrs');
+      if (addrs === undefined) {
+        r.error('addrs', 'a pool needs addrs (a CIDR prefix or a range a-b)');
+        continue;
+      }
+      const text = addrs.value.trim();
+      if (parseCidr(text) === undefined && parseRange(text) === undefined) {
+        r.error('addrs', `bad address pool "${text}" (expected a CIDR prefix or a range a-b)`);
+        continue;
+      }
+      const dns = r.raw('dns') === undefined ? [] : splitList(r.raw('dns')!.value);
+      for (const d of dns) if (parseIp(d) === undefined) r.error('dns', `bad DNS server address "${d}"`);
+      out.push({ name: s.name, source: { file: s.file, line: s.line }, addrs: text, dns });
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- secrets
@@ -368,6 +403,8 @@ class Validator {
       keyingtries: r.get('keyingtries', (t) => parseUint(t, UINT32_MAX), 1),
       unique,
       sendCertreq: r.get('send_certreq', parseBool, true),
+      vips: this.vips(r),
+      pools: r.raw('pools') === undefined ? [] : splitList(r.raw('pools')!.value),
       sendCert,
       local,
       remote,
@@ -380,6 +417,15 @@ class Validator {
       r.error('remote_addrs', 'a connection that initiates (start_action, close_action = start or dpd_action = restart) needs a specific remote address or DNS name', r.raw('remote_addrs') ?? s);
     }
     return this.issues.errors.length === errorsBefore ? conn : undefined;
+  }
+
+  /** vips = 0.0.0.0, :: (any address of that family) or concrete addresses to request. */
+  private vips(r: Reader): string[] {
+    const v = r.raw('vips');
+    if (v === undefined) return [];
+    const list = splitList(v.value);
+    for (const a of list) if (parseIp(a) === undefined) r.error('vips', `bad virtual IP "${a}" (expected 0.0.0.0, :: or an IP address)`);
+    return list;
   }
 
   private addrs(r: Reader, key: string): string[] {

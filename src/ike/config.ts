@@ -30,10 +30,16 @@ export interface IkeLocalAuth {
   /** IKE identity: 'a.example' (FQDN), '198.18.0.1' (IP), 'user@x' (RFC822), 'C=ZZ, O=x, CN=y' (DN), '%any' (remote only). Empty: the local IP. */
   readonly id: string;
   readonly psk?: Uint8Array;
-  /** Our certificate chain, leaf first (DER or PEM bytes). */
+  /**
+   * Our certificates (DER or PEM bytes): one or more end-entity certificates and the intermediate
+   * CAs above them. With several, the one whose chain reaches a CA named in the peer's CERTREQ is
+   * sent (RFC 7296 §3.7), with its intermediates.
+   */
   readonly certs?: readonly Uint8Array[];
   /** Our private key (PEM or DER). */
   readonly privateKey?: Uint8Array;
+  /** More candidate private keys: the one whose public key is the chosen certificate's is used. */
+  readonly privateKeys?: readonly Uint8Array[];
   /**
    * RSA signature padding for AUTH method 14 (RFC 7427): 'pkcs1' (PKCS#1 v1.5 SHA-256, the default,
    * as strongSwan 5.9 and libreswan 4 send) or 'pss' (RSASSA-PSS SHA-256, swanctl `auth = rsa/pss`).
@@ -221,7 +227,7 @@ export function resolveConnection(c: IkeConnectionInput, where = `connections[${
   }
   if (c.local.auth === 'pubkey') {
     need((c.local.certs?.length ?? 0) > 0, `${where}.local.certs`, 'is required for auth = pubkey');
-    need(c.local.privateKey !== undefined, `${where}.local.privateKey`, 'is required for auth = pubkey');
+    need(c.local.privateKey !== undefined || (c.local.privateKeys?.length ?? 0) > 0, `${where}.local.privateKey`, 'is required for auth = pubkey');
   }
   if (c.remote.auth === 'pubkey') need((c.remote.cacerts?.length ?? 0) > 0, `${where}.remote.cacerts`, 'is required for auth = pubkey');
   const rekeyTimeMs = duration(c.rekeyTimeMs ?? 4 * HOUR, `${where}.rekeyTimeMs`);

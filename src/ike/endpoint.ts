@@ -12,6 +12,7 @@ import type { CryptoProvider, RandomSource } from '../crypto/types.js';
 import { resolveConfig, type IkeChildConfig, type IkeConfig, type IkeConfigInput, type IkeConnection } from './config.js';
 import { CookieJar } from './cookies.js';
 import { AddressPools } from './pools.js';
+import { localCredentials } from './auth/local-credentials.js';
 import { ExchangeType, HeaderFlag } from './constants.js';
 import { emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
 import { decodeMessage } from './message.js';
@@ -78,6 +79,9 @@ export class IkeEndpoint {
     this.rng = opts.rng;
     this.config = isResolved(opts.config) ? opts.config : resolveConfig(opts.config);
     this.pools = new AddressPools(this.config.pools);
+    // Config errors surface here, not at the first IKE_AUTH: each pubkey connection needs a private
+    // key matching one of its certificates (throws naming the field).
+    for (const c of this.config.connections) if (c.local.auth === 'pubkey') localCredentials(this.provider, c);
     this.cookies = new CookieJar(this.provider, this.rng, this.config.limits.cookieSecretLifetimeMs, opts.now ?? 0);
     const wall = opts.wallClockMs ?? ((n: number) => n);
     const self = this;

@@ -161,6 +161,8 @@ export class IkeSa {
   fragmentation = false;
   /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4), if it sent the notify. */
   peerHashIds: readonly number[] | undefined;
+  /** CA key hashes (SHA-1 of SPKI) from the peer's CERTREQ payloads (RFC 7296 §3.7), if any. */
+  peerCertReq: readonly Uint8Array[] | undefined;
   lastInboundMs: number;
   rekeyAtMs: number | undefined;
   expireAtMs: number | undefined;

@@ -93,8 +93,8 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
   }
   let privateKey: Uint8Array | undefined;
   if (localAuth === 'pubkey') {
+    // All loaded keys go to the engine, which uses the one matching the certificate it sends.
     privateKey = cfg.secrets.privateKeys[0]?.data;
-    if (cfg.secrets.privateKeys.length > 1) warnings.push(`${where(c)}: connections.${c.name}: several private keys loaded; using ${cfg.secrets.privateKeys[0]!.path}`);
     if (!privateKey) errors.push(`${where(c)}: connections.${c.name}.local: auth = pubkey needs a private key (private/ or secrets.private-*)`);
   }
   // Deliberately unlike strongSwan, whose default is `encap = no` (UDP-encapsulate only when a NAT is
@@ -124,6 +124,7 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
       auth: localAuth, id: local.id ?? '', psk: localAuth === 'psk' ? psk : undefined,
       certs: localAuth === 'pubkey' ? [...local.certData, ...(local.certData.length ? [] : cfg.certificates.map((f) => f.data))] : undefined,
       privateKey,
+      ...(cfg.secrets.privateKeys.length > 1 ? { privateKeys: cfg.secrets.privateKeys.slice(1).map((k) => k.data) } : {}),
       // swanctl `auth = rsa/pss` (or `pubkey`/`rsa` with ike:rsa/pss) asks for RSASSA-PSS AUTH signatures (RFC 7427).
       ...(local.auth === 'rsa/pss' ? { rsaPadding: 'pss' as const } : {}),
     },
@@ -134,6 +135,9 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
       cacerts: remoteAuth === 'pubkey' ? uniqueBytes([...remote.cacertData, ...cfg.trustAnchors.map((f) => f.data)]) : undefined,
     },
     children,
+    // RFC 7296 §2.19 configuration payloads: swanctl `vips` (client) and `pools` (server).
+    vips: c.vips ?? [],
+    pools: c.pools ?? [],
   };
 }
 
@@ -148,5 +152,5 @@ export function ikeConfigFromSwanctl(cfg: TsipsecConfig): MappedConfig {
   }
   if (connections.length === 0 && errors.length === 0) errors.push('the configuration defines no connections');
   if (errors.length) throw new Error(errors.join('\n'));
-  return { ike: { connections }, warnings };
+  return { ike: { connections, pools: (cfg.pools ?? []).map((p) => ({ name: p.name, addrs: p.addrs, dns: p.dns })) }, warnings };
 }

@@ -90,14 +90,18 @@ export class TunnelRoutes implements RouteInstaller {
       await this.addRef(`${info.remoteAddr.address}/${info.remoteAddr.address.includes(':') ? 128 : 32}`, tun.name, { table: TRANSPORT_TABLE, src: info.localAddr.address });
       return;
     }
-    const src = await this.localSource(child.tsLocal);
+    // RFC 7296 §2.19: a virtual IP the peer assigned us goes on the TUN device and is the routes' source.
+    const vips = info.localVips ?? [];
+    for (const vip of vips) await this.addVip(vip, tun.name);
+    const src = vips.length > 0 ? undefined : await this.localSource(child.tsLocal);
     for (const ts of child.tsRemote) {
       if (inRange(child.remoteIp, ts)) {
         const via = await this.opts.routes.lookupRoute(info.remoteAddr.address);
         await this.addRef(`${info.remoteAddr.address}/${child.remoteIp.length === 4 ? 32 : 128}`, via.dev, { via: via.via });
       }
       for (const prefix of rangeToPrefixes(ts.startAddress, ts.endAddress)) {
-        await this.addRef(prefix, tun.name, src !== undefined && src.includes(':') === prefix.includes(':') ? { src } : {});
+        const s = vips.find((v) => v.includes(':') === prefix.includes(':')) ?? src;
+        await this.addRef(prefix, tun.name, s !== undefined && s.includes(':') === prefix.includes(':') ? { src: s } : {});
       }
     }
   }
@@ -150,6 +154,17 @@ export class TunnelRoutes implements RouteInstaller {
       this.cleanup.push(['rule', 'del', 'priority', String(RULE_PRIORITY_IKE - i)]);
     }
     await this.opts.routes.addRule({ priority: RULE_PRIORITY_TABLE, table: TRANSPORT_TABLE });
+  }
+
+  private readonly vips = new Set<string>();
+
+  /** Adds a virtual IP (host prefix) to the TUN device once; removed on close. */
+  private async addVip(vip: string, dev: string): Promise<void> {
+    if (this.vips.has(vip)) return;
+    this.vips.add(vip);
+    const addr = `${vip}/${vip.includes(':') ? 128 : 32}`;
+    await this.run('ip', ['addr', 'add', addr, 'dev', dev]);
+    this.cleanup.push(['addr', 'del', addr, 'dev', dev]);
   }
 
   /** Extra commands to undo on close (rules RouteManager cannot express). */

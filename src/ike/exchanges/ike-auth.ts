@@ -14,7 +14,8 @@
  * <SignedOctets> (method 14): RealMessage | peer's nonce | prf(SK_px, RestOfIDPayload).
  */
 import type { Certificate, SignatureScheme, SigningKey } from '../../crypto/types.js';
-import { certMatchesId, certReqData, validateChain } from '../auth/certs.js';
+import { certMatchesId, certReqData, parseCertReqData, validateChain } from '../auth/certs.js';
+import { chooseCredential, localCredentials, type LocalCredential } from '../auth/local-credentials.js';
 import { pskAuth, verifyPskAuth } from '../auth/psk.js';
 import { DEFAULT_SIGNATURE_HASH_ALGORITHMS, HashAlgorithmId, defaultSchemeFor, signAuth, verifyAuth } from '../auth/signature.js';
 import { idPayloadBody, signedOctets } from '../auth/signed-octets.js';
@@ -30,13 +31,25 @@ import { ExchangeType, IkeSa, NotifyType, findNotify, findPayload, findPayloads,
  * Our IDi/IDr: the configured id; without one, the certificate's subject DN (ID_DER_ASN1_DN, as
  * strongSwan does) for pubkey, else the local IP address.
  */
-function localIdentity(sa: IkeSa, conn: IkeConnection, localAddress: string): Identity {
+function localIdentity(conn: IkeConnection, cred: LocalCredential | undefined, localAddress: string): Identity {
   if (conn.local.id !== '') return parseIdentity(conn.local.id);
-  if (conn.local.auth === 'pubkey') {
-    const leaf = parseCerts(sa, conn.local.certs?.slice(0, 1))[0];
-    if (leaf) return { idType: IdType.DER_ASN1_DN, data: leaf.subjectDer };
-  }
+  if (cred) return { idType: IdType.DER_ASN1_DN, data: cred.leaf.subjectDer };
   return parseIdentity(localAddress);
+}
+
+/** Our certificate, chain and key for this exchange (§3.7: honouring the peer's CERTREQ). */
+function credentialFor(sa: IkeSa, conn: IkeConnection): LocalCredential | undefined {
+  if (conn.local.auth !== 'pubkey') return undefined;
+  return chooseCredential(localCredentials(sa.ctx.provider, conn), sa.peerCertReq);
+}
+
+/** CA key hashes of every CERTREQ with X.509 encoding (§3.7); undefined without one. */
+export function certReqHashes(payloads: readonly Payload[]): Uint8Array[] | undefined {
+  const reqs = findPayloads(payloads, PayloadType.CERTREQ).filter((c) => c.encoding === 4);
+  if (reqs.length === 0) return undefined;
+  const out: Uint8Array[] = [];
+  for (const r of reqs) out.push(...(parseCertReqData(r.data) ?? []));
+  return out;
 }
 
 /**
@@ -62,10 +75,10 @@ function parseCerts(sa: IkeSa, list: readonly Uint8Array[] | undefined): Certifi
   return out;
 }
 
-/** [CERT+] for our chain (encoding 4, X.509 Certificate - Signature, §3.6). */
-function certPayloads(sa: IkeSa, conn: IkeConnection): Payload[] {
-  if (conn.local.auth !== 'pubkey') return [];
-  return parseCerts(sa, conn.local.certs).map((c) => ({ type: PayloadType.CERT, critical: false, encoding: 4, data: c.der }) satisfies Payload);
+/** [CERT+] for our chain, leaf first (encoding 4, X.509 Certificate - Signature, §3.6). */
+function certPayloads(cred: LocalCredential | undefined): Payload[] {
+  if (!cred) return [];
+  return [cred.leaf, ...cred.intermediates].map((c) => ({ type: PayloadType.CERT, critical: false, encoding: 4, data: c.der }) satisfies Payload);
 }
 
 function certReqPayloads(sa: IkeSa, conn: IkeConnection): Payload[] {
@@ -75,13 +88,13 @@ function certReqPayloads(sa: IkeSa, conn: IkeConnection): Payload[] {
 }
 
 /** Our AUTH payload over `octets`. */
-function makeAuth(sa: IkeSa, conn: IkeConnection, octets: Uint8Array): Payload {
+function makeAuth(sa: IkeSa, conn: IkeConnection, cred: LocalCredential | undefined, octets: Uint8Array): Payload {
   const prf = sa.crypto!.algs.prf!;
-  if (conn.local.auth === 'psk') {
+  if (conn.local.auth === 'psk' || !cred) {
     const psk = conn.local.psk ?? conn.remote.psk!;
     return { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa.ctx.provider, prf, psk, octets) };
   }
-  const key = sa.ctx.provider.loadPrivateKey(conn.local.privateKey!);
+  const key = cred.key;
   const a = signAuth(sa.ctx.provider, key, chooseScheme(key, conn.local.rsaPadding, sa.peerHashIds), octets);
   return { type: PayloadType.AUTH, critical: false, method: a.method, data: a.data };
 }
@@ -121,17 +134,18 @@ export function startIkeAuth(sa: IkeSa, now: number): void {
   const p = sa.phase;
   if (p.name !== 'auth-sent') return;
   const { conn } = sa;
-  const id = localIdentity(sa, conn, sa.local.address);
+  const cred = credentialFor(sa, conn);
+  const id = localIdentity(conn, cred, sa.local.address);
   const idBody = idPayloadBody(id.idType, id.data);
   const octets = signedOctets(sa.ctx.provider, p.crypto.algs.prf!, p.initRequest, p.nonceR, p.crypto.keys.skPi, idBody);
   const child = sa.initialChildren.shift() ?? conn.children[0];
   const payloads: Payload[] = [{ type: PayloadType.IDi, critical: false, idType: id.idType, data: id.data }];
-  payloads.push(...certPayloads(sa, conn), ...certReqPayloads(sa, conn));
+  payloads.push(...certPayloads(cred), ...certReqPayloads(sa, conn));
   if (conn.remote.id !== '' && conn.remote.id !== '%any') {
     const r = parseIdentity(conn.remote.id);
     payloads.push({ type: PayloadType.IDr, critical: false, idType: r.idType, data: r.data });
   }
-  payloads.push(makeAuth(sa, conn, octets));
+  payloads.push(makeAuth(sa, conn, cred, octets));
   const cp = cpRequest(conn.vips);
   if (cp) payloads.push(cp);
   let pending: Pending;
@@ -246,10 +260,12 @@ export function handleAuthRequest(sa: IkeSa, now: number, messageId: number, inn
   }
   sa.conn = conn;
   sa.remoteId = formatIdentity(idi.idType, idi.data);
-  const id = localIdentity(sa, conn, sa.local.address);
+  sa.peerCertReq = certReqHashes(inner);
+  const cred = credentialFor(sa, conn);
+  const id = localIdentity(conn, cred, sa.local.address);
   sa.localId = formatIdentity(id.idType, id.data);
   const octets = signedOctets(sa.ctx.provider, p.crypto.algs.prf!, p.initResponse[0], p.nonceI, p.crypto.keys.skPr, idPayloadBody(id.idType, id.data));
-  const out: Payload[] = [{ type: PayloadType.IDr, critical: false, idType: id.idType, data: id.data }, ...certPayloads(sa, conn), makeAuth(sa, conn, octets)];
+  const out: Payload[] = [{ type: PayloadType.IDr, critical: false, idType: id.idType, data: id.data }, ...certPayloads(cred), makeAuth(sa, conn, cred, octets)];
   establish(sa, now);
   let child: ReturnType<typeof makeChild> | undefined;
   let childFailure: { name: string; notify: number } | undefined;

@@ -24,6 +24,7 @@ import { HeaderFlag } from '../constants.js';
 import { PayloadType, type Payload, type Proposal } from '../payloads/types.js';
 import { DEFAULT_SIGNATURE_HASH_ALGORITHMS, decodeSignatureHashAlgorithms, encodeSignatureHashAlgorithms } from '../auth/signature.js';
 import { certReqData } from '../auth/certs.js';
+import { certReqHashes } from './ike-auth.js';
 import type { IkeChildConfig, IkeConnection } from '../config.js';
 import type { Addr, Datagram } from '../events.js';
 import { parseIp } from '../traffic-selectors.js';
@@ -205,6 +206,7 @@ export function handleInitResponse(sa: IkeSa, now: number, msg: IkeMessage, raw:
   if (nat) [sa.natLocal, sa.natRemote] = nat;
   sa.fragmentation = sa.conn.fragmentation && findNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
   sa.peerHashIds = peerHashIds(payloads);
+  sa.peerCertReq = certReqHashes(payloads);
   sa.lastInboundMs = now;
   // RFC 7296 §2.23: after a NAT is detected (or forced), continue on port 4500.
   if (sa.encap || sa.natLocal || sa.natRemote) sa.floatTo4500();

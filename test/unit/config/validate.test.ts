@@ -195,7 +195,8 @@ describe('validate: errors name file, line and key', () => {
     ['unsupported mode', '', 'mode = beet', 13, 'connections.net.children.net.mode', 'mode "beet" is not supported by tsipsec (expected tunnel, transport, pass, drop)'],
     ['unknown connection key', 'rekey_tim = 1h', '', 10, 'connections.net.rekey_tim', 'unknown key "rekey_tim"'],
     ['unknown child key', '', 'esp_proposal = aes256gcm16', 13, 'connections.net.children.net.esp_proposal', 'unknown key "esp_proposal"'],
-    ['unsupported key', 'vips = 0.0.0.0', '', 10, 'connections.net.vips', 'not supported by tsipsec: virtual IPs'],
+    ['unsupported key', 'ppk_id = pq', '', 10, 'connections.net.ppk_id', 'not supported by tsipsec: postquantum'],
+    ['bad virtual IP', 'vips = 0.0.0.0, any', '', 10, 'connections.net.vips', 'bad virtual IP "any"'],
     ['unsupported child key', '', 'ah_proposals = sha256', 13, 'connections.net.children.net.ah_proposals', 'not supported by tsipsec: AH'],
     ['unsupported value of a key', '', 'ipcomp = yes', 13, 'connections.net.children.net.ipcomp', 'not supported by tsipsec: IPComp'],
     ['bad address', 'local_addrs = 198.18.10.300', '', 10, 'connections.net.local_addrs', 'bad address "198.18.10.300"'],
@@ -306,8 +307,19 @@ describe('validate: errors name file, line and key', () => {
     expect(err.issues[0]).toMatchObject({ line: 10, key: 'connections.net.remote_addrs' });
   });
 
-  it('a pools section is ignored with a warning, authorities are an error', () => {
-    expect(validateText(`${pskConf()}\npools {\n  p {\n    addrs = 10.3.0.0/24\n  }\n}\n`).warnings).toEqual([`${FILE}:25: pools: ignored: address pools are not supported`]);
+  it('vips, connection pools and the top-level pools section (RFC 7296 §2.19 CP); authorities are an error', () => {
+    const r = validateText(`${pskConf('vips = 0.0.0.0, ::\n    pools = p, p6')}\npools {\n  p {\n    addrs = 198.18.200.0/24\n    dns = 198.18.0.53, 2001:db8::53\n  }\n  p6 {\n    addrs = 2001:db8:200::1-2001:db8:200::ff\n  }\n}\n`);
+    expect(r.warnings).toEqual([]);
+    expect(r.config.connections[0]).toMatchObject({ vips: ['0.0.0.0', '::'], pools: ['p', 'p6'] });
+    expect(r.config.pools).toMatchObject([
+      { name: 'p', addrs: '198.18.200.0/24', dns: ['198.18.0.53', '2001:db8::53'] },
+      { name: 'p6', addrs: '2001:db8:200::1-2001:db8:200::ff', dns: [] },
+    ]);
+    expect(validateText(pskConf()).config.connections[0]).toMatchObject({ vips: [], pools: [] });
+    const missing = configErrorOf(() => validateText(pskConf('pools = nope')));
+    expect(missing.issues).toMatchObject([{ key: 'connections.net.pools', message: expect.stringMatching(/names pool "nope"/) }]);
+    const bad = configErrorOf(() => validateText(`${pskConf()}\npools {\n  p {\n    addrs = 198.18.200.0/33\n    netmask = 255.255.255.0\n  }\n  q {\n    dns = 198.18.0.53\n  }\n}\n`));
+    expect(bad.issues.map((i) => i.key).sort()).toEqual(['pools.p.addrs', 'pools.p.netmask', 'pools.q.addrs']);
     const err = configErrorOf(() => validateText(`${pskConf()}\nauthorities {\n}\n`));
     expect(err.issues).toMatchObject([{ line: 25, key: 'authorities' }]);
   });

@@ -371,7 +371,9 @@ export class IkeSa {
     this.ctx.unregisterSa(this);
     // The IKE SA is gone for good (not replaced by a rekey, which keeps ikeId): its leases go back.
     if (this.replacedBy === undefined) this.ctx.pools.release(this.ikeId);
-    if (announce && (wasUp || this.initiator)) {
+    // A replaced (rekeyed) SA goes silently: its ikeId and children live on in the new SA, so an
+    // ike-down (e.g. its Delete got no answer on a lossy path) would tell the runtime the wrong thing.
+    if (announce && (wasUp || this.initiator) && this.replacedBy === undefined) {
       const e: IkeEvent = detail === undefined ? { type: 'ike-down', ikeName: this.name, ikeId: this.ikeId, reason } : { type: 'ike-down', ikeName: this.name, ikeId: this.ikeId, reason, detail };
       this.ctx.emit(e);
     }
@@ -403,6 +405,7 @@ export class IkeSa {
       encap: this.encap,
       establishedAtMs: this.phase.name === 'established' ? this.phase.establishedAtMs : undefined,
       rekeyAtMs: this.rekeyAtMs,
+      fragments: c ? { ...c.protection.fragmentStats } : undefined,
       children: this.children.map((ch) => ({
         name: ch.name,
         state: ch.state,

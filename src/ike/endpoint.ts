@@ -14,7 +14,7 @@ import { CookieJar } from './cookies.js';
 import { AddressPools } from './pools.js';
 import { localCredentials } from './auth/local-credentials.js';
 import { ExchangeType, HeaderFlag } from './constants.js';
-import { emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
+import { FRAGMENT_COUNTER, emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
 import { decodeMessage } from './message.js';
 import { checkRules } from './rules.js';
 import { makeSkProtection } from './protection.js';
@@ -126,7 +126,8 @@ export class IkeEndpoint {
       reinitiate: (now, conn, children) => {
         self.startConnection(now, conn, children);
       },
-      makeProtection: (algs, keys, initiator) => makeSkProtection(self.provider, self.rng, algs, keys, initiator),
+      makeProtection: (algs, keys, initiator) =>
+        makeSkProtection(self.provider, self.rng, algs, keys, initiator, undefined, (k) => void self.counters[FRAGMENT_COUNTER[k]]++),
       pools: this.pools,
     };
   }

@@ -10,6 +10,7 @@
  * a later `child-down` with reason 'rekeyed' once the Delete exchange is over.
  */
 import type { TrafficSelector } from './payloads/types.js';
+import type { FragmentStats } from './fragments.js';
 
 /** A transport address: IP literal and UDP port. */
 export interface Addr {
@@ -183,6 +184,8 @@ export interface IkeSaStatus {
   readonly establishedAtMs: number | undefined;
   readonly rekeyAtMs: number | undefined;
   readonly children: readonly ChildSaStatus[];
+  /** This IKE SA's fragment reassembly stats (RFC 7383), once it has keys. */
+  readonly fragments?: Readonly<FragmentStats>;
 }
 
 /** Counted drops and activity (DESIGN.md rule 8); exposed through `IkeEndpoint.counters`. */
@@ -205,7 +208,28 @@ export interface IkeCounters {
   cookiesRejected: number;
   invalidSyntaxSent: number;
   halfOpen: number;
+  /** IKE fragment reassembly over all IKE SAs (RFC 7383 §2.6; FragmentReassembler stats). */
+  fragmentsAccepted: number;
+  fragmentsDuplicate: number;
+  fragmentsIcvFailed: number;
+  fragmentsBad: number;
+  fragmentLimitHits: number;
+  fragmentRestarts: number;
+  fragmentEvictions: number;
+  fragmentedMessagesCompleted: number;
 }
+
+/** Which IkeCounters field a FragmentReassembler stat adds to. */
+export const FRAGMENT_COUNTER = {
+  accepted: 'fragmentsAccepted',
+  duplicates: 'fragmentsDuplicate',
+  icvFailures: 'fragmentsIcvFailed',
+  badFragments: 'fragmentsBad',
+  limitHits: 'fragmentLimitHits',
+  restarts: 'fragmentRestarts',
+  evictions: 'fragmentEvictions',
+  completed: 'fragmentedMessagesCompleted',
+} as const satisfies Record<string, keyof IkeCounters>;
 
 export function emptyCounters(): IkeCounters {
   return {
@@ -227,5 +251,13 @@ export function emptyCounters(): IkeCounters {
     cookiesRejected: 0,
     invalidSyntaxSent: 0,
     halfOpen: 0,
+    fragmentsAccepted: 0,
+    fragmentsDuplicate: 0,
+    fragmentsIcvFailed: 0,
+    fragmentsBad: 0,
+    fragmentLimitHits: 0,
+    fragmentRestarts: 0,
+    fragmentEvictions: 0,
+    fragmentedMessagesCompleted: 0,
   };
 }

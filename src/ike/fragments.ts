@@ -67,7 +67,16 @@ export class FragmentReassembler {
   readonly stats: FragmentStats = { accepted: 0, duplicates: 0, icvFailures: 0, badFragments: 0, limitHits: 0, restarts: 0, evictions: 0, completed: 0 };
   private readonly pendingByKey = new Map<string, Pending>();
 
-  constructor(limits?: Partial<FragmentLimits>) {
+  private bump(k: keyof FragmentStats): void {
+    this.stats[k]++;
+    this.onStat?.(k);
+  }
+
+  /** Called for every stats increment too, so an endpoint can keep totals over all its IKE SAs. */
+  private readonly onStat: ((k: keyof FragmentStats) => void) | undefined;
+
+  constructor(limits?: Partial<FragmentLimits>, onStat?: (k: keyof FragmentStats) => void) {
+    this.onStat = onStat;
     this.limits = { ...DEFAULT_FRAGMENT_LIMITS, ...limits };
     for (const [k, v] of Object.entries(this.limits)) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`FragmentReassembler limits.${k} must be a positive integer, got ${v}`);
@@ -98,17 +107,17 @@ export class FragmentReassembler {
     }
     const { fragmentNumber: n, totalFragments: total } = skf;
     if (n < 1 || total < 1 || n > total) {
-      this.stats.badFragments++;
+      this.bump('badFragments');
       return error(fail('bad-fragment', `fragment ${n} of ${total}`));
     }
     if (total > this.limits.maxFragments) {
-      this.stats.limitHits++;
+      this.bump('limitHits');
       return error(fail('fragment-limit', `${total} fragments exceed the limit of ${this.limits.maxFragments}`));
     }
     const bodyStart = raw.length - skf.body.length;
     const plain = cipher.open(raw.subarray(0, bodyStart), raw.subarray(bodyStart));
     if (plain === null) {
-      this.stats.icvFailures++;
+      this.bump('icvFailures');
       return error(fail('icv', `SKF fragment ${n}/${total} integrity check failed`));
     }
 
@@ -116,10 +125,10 @@ export class FragmentReassembler {
     let p = this.pendingByKey.get(k);
     if (p && total !== p.total) {
       if (total < p.total) {
-        this.stats.badFragments++;
+        this.bump('badFragments');
         return error(fail('bad-fragment', `Total Fragments ${total} smaller than the ${p.total} already seen`));
       }
-      this.stats.restarts++;
+      this.bump('restarts');
       this.pendingByKey.delete(k);
       p = undefined;
     }
@@ -127,25 +136,25 @@ export class FragmentReassembler {
       while (this.pendingByKey.size >= this.limits.maxMessages) {
         const oldest = this.pendingByKey.keys().next().value as string;
         this.pendingByKey.delete(oldest);
-        this.stats.evictions++;
-        this.stats.limitHits++;
+        this.bump('evictions');
+        this.bump('limitHits');
       }
       p = { total, firstType: 0, bytes: 0, pieces: new Map() };
       this.pendingByKey.set(k, p);
     }
     if (p.pieces.has(n)) {
-      this.stats.duplicates++;
+      this.bump('duplicates');
       return INCOMPLETE;
     }
     if (p.bytes + plain.length > this.limits.maxBytes) {
       this.pendingByKey.delete(k);
-      this.stats.limitHits++;
+      this.bump('limitHits');
       return error(fail('fragment-limit', `reassembled message would exceed ${this.limits.maxBytes} bytes`));
     }
     p.pieces.set(n, plain);
     p.bytes += plain.length;
     if (n === 1) p.firstType = skf.innerType;
-    this.stats.accepted++;
+    this.bump('accepted');
     if (p.pieces.size < p.total) return INCOMPLETE;
 
     this.pendingByKey.delete(k);
@@ -156,7 +165,7 @@ export class FragmentReassembler {
       whole.set(piece, at);
       at += piece.length;
     }
-    this.stats.completed++;
+    this.bump('completed');
     const d = decodePayloadChain(p.firstType, whole);
     if (!d.ok) return { status: 'error', error: d.error };
     return { status: 'complete', payloads: d.value, firstType: p.firstType };

@@ -44,10 +44,11 @@ export function makeSkProtection(
   keys: IkeKeys,
   initiator: boolean,
   fragmentLimits?: Partial<FragmentLimits>,
+  onFragmentStat?: (k: keyof FragmentStats) => void,
 ): MessageProtection {
   const out = new SkCipher(provider, skKeysFor(algs, keys, initiator ? 'i' : 'r'));
   const inn = new SkCipher(provider, skKeysFor(algs, keys, initiator ? 'r' : 'i'));
-  const reassembler = new FragmentReassembler(fragmentLimits);
+  const reassembler = new FragmentReassembler(fragmentLimits, onFragmentStat);
   const iv = (n: number): Uint8Array => rng.fill(new Uint8Array(n));
   return {
     fragmentStats: reassembler.stats,

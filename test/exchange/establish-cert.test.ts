@@ -291,6 +291,11 @@ describe('RFC 7383 fragments on a bad network', () => {
     expect(p.a.counters.retransmitsSent).toBeGreaterThan(0);
     // 2 fragments at first (one lost) + 2 again = 3 delivered to B.
     expect(authDatagrams(p, false).length).toBe(3);
+    // Reassembly stats reach the endpoint counters and the SA status: B stored fragment 1, saw it
+    // again in the retransmit, then stored 2/2 and completed; A reassembled B's 2-fragment response.
+    expect(p.b.counters).toMatchObject({ fragmentsAccepted: 2, fragmentsDuplicate: 1, fragmentedMessagesCompleted: 1, fragmentsIcvFailed: 0 });
+    expect(p.a.counters).toMatchObject({ fragmentsAccepted: 2, fragmentsDuplicate: 0, fragmentedMessagesCompleted: 1 });
+    expect(p.b.status()[0]!.fragments).toMatchObject({ accepted: 2, duplicates: 1, completed: 1 });
   });
 
   it('a lost response fragment: the retransmitted request (fragment 1) gets the whole cached response again', () => {

@@ -593,16 +593,18 @@ class Validator {
     const closeAction = r.get<CloseAction>('close_action', (t) => parseChoice(t, ['none', 'trap', 'start'] as const, 'close_action', { clear: 'none', route: 'trap', restart: 'start' }), 'none');
 
     // vici_config.c check_lifetimes(): life = rekey + 10 %, rand = life - rekey.
-    const lifetimes = (rekeyKey: string, lifeKey: string, randKey: string, parse: (t: string) => Parsed<number>, rekeyDefault: number): [number, number, number] => {
+    // life defaults to 110 % of rekey (strongSwan). For times it is kept fractional: strongSwan's integer
+    // arithmetic makes rekey_time = 4s expire at 4 s, the very moment it should rekey.
+    const lifetimes = (rekeyKey: string, lifeKey: string, randKey: string, parse: (t: string) => Parsed<number>, rekeyDefault: number, whole = true): [number, number, number] => {
       const rekey = r.get(rekeyKey, parse, rekeyDefault);
-      const life = r.maybe(lifeKey, parse) ?? Math.floor((rekey * 110) / 100);
+      const life = r.maybe(lifeKey, parse) ?? (whole ? Math.floor((rekey * 110) / 100) : (rekey * 110) / 100);
       const rand = r.maybe(randKey, parse) ?? life - Math.min(life, rekey);
       if (rekey > 0 && life > 0 && life < rekey) {
         this.issues.warn(r.raw(lifeKey) ?? s, r.path(lifeKey), `${lifeKey} (${life}) is shorter than ${rekeyKey} (${rekey}): the SA expires before it is rekeyed`);
       }
       return [rekey, life, rand];
     };
-    const [rekeyTimeSec, lifeTimeSec, randTimeSec] = lifetimes('rekey_time', 'life_time', 'rand_time', parseDurationSec, DEFAULT_CHILD_REKEY_TIME_SEC);
+    const [rekeyTimeSec, lifeTimeSec, randTimeSec] = lifetimes('rekey_time', 'life_time', 'rand_time', parseDurationSec, DEFAULT_CHILD_REKEY_TIME_SEC, false);
     const [rekeyBytes, lifeBytes, randBytes] = lifetimes('rekey_bytes', 'life_bytes', 'rand_bytes', parseBytes, 0);
     const [rekeyPackets, lifePackets, randPackets] = lifetimes('rekey_packets', 'life_packets', 'rand_packets', (t) => parseUint(t), 0);
 

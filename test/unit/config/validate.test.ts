@@ -58,6 +58,13 @@ describe('validate: strongSwan defaults (swanctl.conf(5), vici_config.c)', () =>
     expect(child.updown).toBeUndefined();
   });
 
+  it('a short child rekey_time still expires after it rekeys (life 110 %, not floored to the same second)', () => {
+    const ch = validateText(pskConf('', 'rekey_time = 4s')).config.connections[0].children[0];
+    expect(ch.rekeyTimeSec).toBe(4);
+    expect(ch.lifeTimeSec).toBeCloseTo(4.4, 9);
+    expect(ch.randTimeSec).toBeCloseTo(0.4, 9);
+  });
+
   it('derived lifetimes follow explicit settings', () => {
     const c = validateText(pskConf('reauth_time = 2h', 'rekey_time = 10m\nrekey_bytes = 1M\nlife_packets = 5000\nrekey_packets = 1000')).config.connections[0];
     expect([c.rekeyTimeSec, c.reauthTimeSec, c.overTimeSec, c.randTimeSec]).toEqual([0, 7200, 720, 720]);

@@ -95,6 +95,8 @@ export class DataPath {
   private readonly opened = new OpenResult();
   private slab = new Uint8Array(SLAB_BYTES);
   private slabOff = 0;
+  /** Called for a TUN packet no installed child matches; true: taken (by a trap), not counted as `noPolicy`. */
+  noPolicy: ((pkt: Uint8Array, peek: IpPeek) => boolean) | undefined = undefined;
 
   constructor(private readonly provider: CryptoProvider, private readonly rng: RandomSource) {}
 
@@ -170,6 +172,8 @@ export class DataPath {
         && anySelectorMatches(c.tsRemote, pkt, p.dstOffset, p.addressLength, p.protocol, p.dstPort)) { child = c; break; }
     }
     if (child === undefined) {
+      // A trap policy (runtime/traps.ts) may take it: held or dropped there, and an acquire raised.
+      if (this.noPolicy !== undefined && this.noPolicy(pkt, p)) return null;
       this.tunDrops[TunDrop.noPolicy]!++;
       return null;
     }

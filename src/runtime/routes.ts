@@ -10,6 +10,7 @@
  *   up for everything except our IKE/ESP sockets (UDP source ports 500 and 4500 keep the main table),
  *   with our IKE address as the preferred source (the SA's selectors are the two IKE addresses).
  * - The TUN MTU is set from the negotiated ESP overhead (src/esp/mtu.ts) and the path MTU to the peer.
+ * - A trap policy (start_action = trap, runtime/traps.ts) gets the same routes before any SA exists.
  *
  * Routes are reference-counted per prefix (a rekeyed child shares them with its predecessor) and all of
  * it is recorded by RouteManager in a state file, removed on exit and, after a crash, on the next start.
@@ -22,6 +23,7 @@ import type { InstalledChild } from './datapath.js';
 import { espAlgorithmFromChild } from './datapath.js';
 import type { RouteManager } from './netns.js';
 import type { RouteInstaller } from './tunnel.js';
+import type { TrapPolicy } from './traps.js';
 import type { RunCommand } from './system.js';
 import { run as defaultRun } from './system.js';
 
@@ -56,6 +58,10 @@ function bigToBytes(v: bigint, len: number): Uint8Array {
   return out;
 }
 
+function hostPrefix(address: string): string {
+  return `${address}/${address.includes(':') ? 128 : 32}`;
+}
+
 export function formatAddr(b: Uint8Array): string {
   return formatIp(b) ?? '';
 }
@@ -80,45 +86,75 @@ export class TunnelRoutes implements RouteInstaller {
     this.run = opts.run ?? defaultRun;
   }
 
-  async childUp(child: InstalledChild, tun: TunDevice): Promise<void> {
-    const info = child.info;
-    await this.setMtu(child, tun);
-    if (info.mode === 'transport') {
+  childUp(child: InstalledChild, tun: TunDevice): Promise<void> {
+    return this.serial(async () => {
+      const info = child.info;
+      await this.setMtu(child, tun);
+      await this.addRoutes(info.mode, child.tsLocal, child.tsRemote, info.localAddr.address, info.remoteAddr.address, tun);
+    });
+  }
+
+  childDown(child: InstalledChild, tun: TunDevice): Promise<void> {
+    return this.serial(() => this.dropRoutes(child.info.mode, child.tsRemote, child.info.remoteAddr.address, tun));
+  }
+
+  /**
+   * A trap policy (runtime/traps.ts): the routes its child would get, without an SA, so matching traffic
+   * enters the TUN device and raises an acquire. Shared (reference-counted) with the child's own routes,
+   * so they stay while the child comes and goes. The TUN MTU is set when the child comes up.
+   */
+  trapUp(trap: TrapPolicy, tun: TunDevice): Promise<void> {
+    return this.serial(() => this.addRoutes(trap.mode, trap.tsLocal, trap.tsRemote, trap.localAddress, trap.remoteAddress, tun));
+  }
+
+  trapDown(trap: TrapPolicy, tun: TunDevice): Promise<void> {
+    return this.serial(() => this.dropRoutes(trap.mode, trap.tsRemote, trap.remoteAddress, tun));
+  }
+
+  /** Route changes run one at a time, in call order: a removal and a re-add of one prefix must not race. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private chain: Promise<void> = Promise.resolve();
+
+  private async addRoutes(mode: 'tunnel' | 'transport', tsLocal: readonly EspTrafficSelector[], tsRemote: readonly EspTrafficSelector[], localAddress: string, remoteAddress: string, tun: TunDevice): Promise<void> {
+    if (mode === 'transport') {
       await this.ensureTransportRules();
       // The TUN device has no address of its own: without `src` the kernel would pick any global address
       // of the host (a loopback alias, say) and the packet would match no transport-mode policy.
-      await this.addRef(`${info.remoteAddr.address}/${info.remoteAddr.address.includes(':') ? 128 : 32}`, tun.name, { table: TRANSPORT_TABLE, src: info.localAddr.address });
+      await this.addRef(hostPrefix(remoteAddress), tun.name, { table: TRANSPORT_TABLE, src: localAddress });
       return;
     }
-    // RFC 7296 §2.19: a virtual IP the peer assigned us goes on the TUN device and is the routes' source.
-    const vips = info.localVips ?? [];
-    for (const vip of vips) await this.addVip(vip, tun.name);
-    const src = vips.length > 0 ? undefined : await this.localSource(child.tsLocal);
-    for (const ts of child.tsRemote) {
-      if (inRange(child.remoteIp, ts)) {
-        const via = await this.opts.routes.lookupRoute(info.remoteAddr.address);
-        await this.addRef(`${info.remoteAddr.address}/${child.remoteIp.length === 4 ? 32 : 128}`, via.dev, { via: via.via });
+    const src = await this.localSource(tsLocal);
+    const remoteIp = parseIp(remoteAddress);
+    for (const ts of tsRemote) {
+      if (remoteIp && inRange(remoteIp, ts)) {
+        const via = await this.opts.routes.lookupRoute(remoteAddress);
+        await this.addRef(hostPrefix(remoteAddress), via.dev, { via: via.via });
       }
       for (const prefix of rangeToPrefixes(ts.startAddress, ts.endAddress)) {
-        const s = vips.find((v) => v.includes(':') === prefix.includes(':')) ?? src;
-        await this.addRef(prefix, tun.name, s !== undefined && s.includes(':') === prefix.includes(':') ? { src: s } : {});
+        await this.addRef(prefix, tun.name, src !== undefined && src.includes(':') === prefix.includes(':') ? { src } : {});
       }
     }
   }
 
-  async childDown(child: InstalledChild, tun: TunDevice): Promise<void> {
-    const info = child.info;
-    if (info.mode === 'transport') {
-      await this.dropRef(`${info.remoteAddr.address}/${info.remoteAddr.address.includes(':') ? 128 : 32}`, tun.name, { table: TRANSPORT_TABLE });
+  private async dropRoutes(mode: 'tunnel' | 'transport', tsRemote: readonly EspTrafficSelector[], remoteAddress: string, tun: TunDevice): Promise<void> {
+    if (mode === 'transport') {
+      await this.dropRef(hostPrefix(remoteAddress), tun.name, { table: TRANSPORT_TABLE });
       return;
     }
-    for (const ts of child.tsRemote) {
+    const remoteIp = parseIp(remoteAddress);
+    for (const ts of tsRemote) {
       for (const prefix of rangeToPrefixes(ts.startAddress, ts.endAddress)) await this.dropRef(prefix, tun.name, undefined);
-      if (inRange(child.remoteIp, ts)) await this.dropRef(`${info.remoteAddr.address}/${child.remoteIp.length === 4 ? 32 : 128}`, undefined, undefined);
+      if (remoteIp && inRange(remoteIp, ts)) await this.dropRef(hostPrefix(remoteAddress), undefined, undefined);
     }
   }
 
   async close(): Promise<void> {
+    await this.chain;
     this.refs.clear();
     await this.undoExtra();
     await this.opts.routes.removeAll();

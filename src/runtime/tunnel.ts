@@ -18,8 +18,11 @@ import { IkeEndpoint } from '../ike/endpoint.js';
 import type { IkeConfigInput } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent, IkeSaStatus } from '../ike/events.js';
 import type { TunDevice } from '../tun/types.js';
-import type { Datagram as UdpDatagram, RawEspPacket, RawEspTransport, UdpTransport } from '../net/types.js';
+import type { Datagram as UdpDatagram, RawEspPacket, RawEspStats, RawEspTransport, UdpTransport } from '../net/types.js';
+import type { IkeChildConfig, IkeConnection } from '../ike/config.js';
+import type { IpPeek } from '../wire/ip.js';
 import { DataPath, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
+import { TrapTable, type TrapOptions, type TrapPolicy, type TrapReason, type TrapStatus } from './traps.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logs } from './log.js';
 
@@ -32,6 +35,9 @@ const KEEPALIVE = Uint8Array.of(0xff);
 export interface RouteInstaller {
   childUp(child: InstalledChild, tun: TunDevice): Promise<void>;
   childDown(child: InstalledChild, tun: TunDevice): Promise<void>;
+  /** Routes for a trap policy (no SA yet): what `childUp` would route for that child. */
+  trapUp?(trap: TrapPolicy, tun: TunDevice): Promise<void>;
+  trapDown?(trap: TrapPolicy, tun: TunDevice): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +64,8 @@ export interface TunnelOptions {
   logs?: Logs;
   /** Seconds between NAT keepalives when UDP encapsulation is in use (RFC 3948 §2.3); 0 = off. Default 20. */
   keepaliveSec?: number;
+  /** Acquire rate limit and hold queue of trap policies (runtime/traps.ts). */
+  traps?: TrapOptions;
 }
 
 export type TunnelEvent = IkeEvent;
@@ -78,6 +86,10 @@ export interface TunnelStatus {
   connections: Array<{ name: string; established: number; children: string[] }>;
   tun: { name: string; mtu: number; rxPackets: number; txPackets: number; rxDrops: number; txDrops: number } | null;
   drops: { tun: Record<string, number>; esp: Record<string, number>; ike: Record<string, number> };
+  /** Trap policies (start_action / dpd_action / close_action = trap), like `swanctl --list-pols`. */
+  traps: TrapStatus[];
+  /** The raw ESP (IP protocol 50) transport's counters, or null when none is open. */
+  rawEsp: RawEspStats | null;
 }
 
 export class Tunnel {
@@ -92,6 +104,10 @@ export class Tunnel {
   private readonly pendingRoutes = new Set<Promise<void>>();
   /** Outbound packets of non-encapsulated children dropped because no raw ESP transport is open. */
   private noRawEsp = 0;
+  /** Trap policies: TUN packets that match one but no child SA raise an acquire (initiate). */
+  readonly traps: TrapTable;
+  /** Children taken down with their IKE SA, by ikeId, until its ike-down says why (dpd_action / close_action). */
+  private readonly downWithIke = new Map<number, string[]>();
 
   constructor(private readonly opts: TunnelOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -99,6 +115,8 @@ export class Tunnel {
     const rng = opts.rng ?? nodeRandom;
     this.endpoint = new IkeEndpoint({ provider, rng, config: opts.config, wallClockMs: () => this.clock.wallMs() });
     this.datapath = new DataPath(provider, rng);
+    this.traps = new TrapTable(opts.traps);
+    this.datapath.noPolicy = (pkt, p) => this.onTrapped(pkt, p);
     opts.udp.onDatagram((d) => this.onDatagram(d));
     opts.tun?.onPackets((packets) => this.onTunPackets(packets));
     opts.rawEsp?.onPackets((batch) => this.onRawEsp(batch));
@@ -114,13 +132,43 @@ export class Tunnel {
     return () => this.listeners.delete(listener);
   }
 
-  /** Initiates every child whose start_action is `start`. */
+  /** Installs a trap for every child whose start_action is `trap` and initiates every `start` child (`trap|start`: both). */
   start(): void {
     const now = this.clock.now();
     for (const c of this.endpoint.config.connections) {
-      for (const ch of c.children) if (ch.startAction === 'start') this.endpoint.initiate(now, c.name, ch.name);
+      for (const ch of c.children) {
+        const trap = ch.startAction === 'trap' || ch.startAction === 'trap|start' ? this.installTrap(c, ch, 'start_action') : undefined;
+        if (ch.startAction === 'start' || ch.startAction === 'trap|start') {
+          this.endpoint.initiate(now, c.name, ch.name);
+          if (trap) this.traps.markPending(trap, now);
+        }
+      }
     }
     this.drain();
+  }
+
+  /**
+   * Brings the trap policies in line with the configuration (after a reload): traps of children that
+   * are gone or changed are removed with their routes, and `start_action = trap` children without
+   * one get one. Traps installed by dpd_action / close_action stay while their child is configured.
+   */
+  syncTraps(): void {
+    const conns = this.endpoint.config.connections;
+    for (const t of [...this.traps.list()]) {
+      if (!conns.includes(t.connConfig) || !t.connConfig.children.includes(t.childConfig)) this.removeTrap(t);
+    }
+    for (const c of conns) for (const ch of c.children) if (ch.startAction === 'trap' || ch.startAction === 'trap|start') this.installTrap(c, ch, 'start_action');
+  }
+
+  /** Starts using a raw ESP transport opened after construction (a reload added the first `encap = no` connection). */
+  attachRawEsp(raw: RawEspTransport): void {
+    if (this.opts.rawEsp !== undefined) throw new Error('attachRawEsp: a raw ESP transport is already attached');
+    this.opts.rawEsp = raw;
+    raw.onPackets((batch) => this.onRawEsp(batch));
+  }
+
+  get hasRawEsp(): boolean {
+    return this.opts.rawEsp !== undefined;
   }
 
   initiate(child: string): void {
@@ -162,6 +210,7 @@ export class Tunnel {
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
     await Promise.allSettled([...this.pendingRoutes]);
     if (this.opts.tun) for (const c of [...this.datapath.installed()]) await this.opts.routes?.childDown(c, this.opts.tun).catch(() => undefined);
+    if (this.opts.tun) for (const t of [...this.traps.list()]) await this.opts.routes?.trapDown?.(t, this.opts.tun).catch(() => undefined);
     await this.opts.routes?.close().catch(() => undefined);
     await this.opts.udp.close();
     await this.opts.rawEsp?.close();
@@ -192,11 +241,12 @@ export class Tunnel {
     const tunDrops: Record<string, number> = {};
     this.datapath.tunDrops.forEach((v, i) => { tunDrops[TUN_DROP_NAMES[i]!] = v; });
     if (this.noRawEsp > 0) tunDrops.noRawEsp = this.noRawEsp;
+    if (this.traps.totals.dropped > 0) tunDrops.trapDropped = this.traps.totals.dropped;
     const espDrops: Record<string, number> = {};
     this.datapath.espDrops.forEach((v, i) => { if (i > 0) espDrops[DROP_NAMES[i]!] = v; });
     const ike: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.endpoint.counters)) if (k.startsWith('drop')) ike[k] = v as number;
-    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike } };
+    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike }, traps: this.traps.status(), rawEsp: this.opts.rawEsp?.stats() ?? null };
   }
 
   // ---- inputs ----
@@ -303,6 +353,7 @@ export class Tunnel {
         break;
       case 'child-up':
         this.installChild(e, now);
+        this.releaseTrapped(e.ikeName, e.childName);
         break;
       case 'child-rekeyed':
         this.installChild(e.child, now);
@@ -313,18 +364,97 @@ export class Tunnel {
         log?.info({ child: e.childName, spiIn: hex32(e.spiIn), reason: e.reason }, 'CHILD SA deleted');
         // A rekeyed child keeps its routes: its successor is already installed.
         if (c && e.reason !== 'rekeyed' && this.opts.tun && this.opts.routes) this.track(this.opts.routes.childDown(c, this.opts.tun));
+        if (e.reason === 'ike-down') this.downWithIke.set(e.ikeId, [...(this.downWithIke.get(e.ikeId) ?? []), e.childName]);
+        else if (e.reason === 'peer') this.afterDown(e.ikeName, [e.childName], 'close_action');
         break;
       }
-      case 'ike-down':
+      case 'ike-down': {
         log?.info({ ike: e.ikeName, reason: e.reason, detail: e.detail }, 'IKE SA deleted');
+        const children = this.downWithIke.get(e.ikeId) ?? [];
+        this.downWithIke.delete(e.ikeId);
+        if (e.reason === 'rekeyed') break;
+        this.traps.failed(e.ikeName);
+        if (e.reason === 'dpd' || e.reason === 'timeout') this.afterDown(e.ikeName, children, 'dpd_action');
+        else if (e.reason === 'peer') this.afterDown(e.ikeName, children, 'close_action');
         break;
+      }
       case 'child-failed':
         log?.warn({ child: e.childName, reason: e.reason }, 'CHILD SA failed');
+        this.traps.failed(e.ikeName, e.childName);
         break;
       default:
         break;
     }
     for (const l of this.listeners) l(e);
+  }
+
+  // ---- trap policies (runtime/traps.ts) ----
+
+  /** DataPath.noPolicy: a TUN packet without a child SA. True when a trap took it (held or dropped there). */
+  private onTrapped(pkt: Uint8Array, p: IpPeek): boolean {
+    if (this.traps.size === 0 || this.closed) return false;
+    const now = this.clock.now();
+    const hit = this.traps.take(now, pkt, p);
+    if (hit === undefined) return false;
+    if (hit.acquire) {
+      this.opts.logs?.sub('ike').info({ connection: hit.trap.connection, child: hit.trap.child }, 'acquire: traffic matches a trap policy, initiating');
+      this.initiateLater(hit.trap.connection, hit.trap.child, 'acquire');
+    }
+    return true;
+  }
+
+  /**
+   * Initiates `child` of `connection` once the current input is handled (never from inside drain or
+   * the TUN loop); it joins an IKE SA of its connection that is up or being set up (IkeEndpoint.initiate).
+   */
+  private initiateLater(connection: string, child: string, why: string): void {
+    queueMicrotask(() => {
+      if (this.closed) return;
+      try {
+        this.command((ep, now) => ep.initiate(now, connection, child));
+      } catch (err) {
+        this.opts.logs?.sub('ike').error({ connection, child, err: (err as Error).message }, `${why}: cannot initiate`);
+      }
+    });
+  }
+
+  /** Sends the packets a trap held while its child was being set up. */
+  private releaseTrapped(connection: string, child: string): void {
+    const held = this.traps.childUp(connection, child);
+    if (held.length > 0) this.onTunPackets(held);
+  }
+
+  private installTrap(conn: IkeConnection, child: IkeChildConfig, reason: TrapReason): TrapPolicy | undefined {
+    let trap: TrapPolicy | undefined;
+    try {
+      trap = this.traps.install(conn, child, reason);
+    } catch (err) {
+      this.opts.logs?.sub('cfg').error({ connection: conn.name, child: child.name, err: (err as Error).message }, 'cannot install trap policy');
+      return undefined;
+    }
+    if (trap === undefined) return this.traps.get(conn.name, child.name);
+    this.opts.logs?.sub('ike').info({ connection: conn.name, child: child.name, reason }, 'trap policy installed');
+    if (this.opts.tun && this.opts.routes?.trapUp) this.track(this.opts.routes.trapUp(trap, this.opts.tun));
+    return trap;
+  }
+
+  private removeTrap(trap: TrapPolicy): void {
+    this.traps.remove(trap);
+    this.opts.logs?.sub('ike').info({ connection: trap.connection, child: trap.child }, 'trap policy removed');
+    if (this.opts.tun && this.opts.routes?.trapDown) this.track(this.opts.routes.trapDown(trap, this.opts.tun));
+  }
+
+  /** dpd_action = trap (after DPD/timeout) or close_action = trap|start (after the peer closed them) for `children`. */
+  private afterDown(connection: string, children: readonly string[], which: 'dpd_action' | 'close_action'): void {
+    const conn = this.endpoint.config.connections.find((c) => c.name === connection);
+    if (!conn) return;
+    for (const name of new Set(children)) {
+      const ch = conn.children.find((x) => x.name === name);
+      if (!ch) continue;
+      const action = which === 'dpd_action' ? ch.dpdAction : (ch.closeAction ?? 'none');
+      if (action === 'trap') this.installTrap(conn, ch, which);
+      else if (action === 'start' && which === 'close_action') this.initiateLater(conn.name, ch.name, 'close_action = start');
+    }
   }
 
   private installChild(info: ChildSaInfo, now: number): void {

@@ -15,10 +15,11 @@ import { AddressPools } from './pools.js';
 import { localCredentials } from './auth/local-credentials.js';
 import { ExchangeType, HeaderFlag } from './constants.js';
 import { FRAGMENT_COUNTER, emptyCounters, type Datagram, type IkeCounters, type IkeEvent, type IkeSaStatus } from './events.js';
-import { decodeMessage } from './message.js';
+import { decodeMessage, encodeMessage } from './message.js';
+import { decodeHeader } from './header.js';
 import { checkRules } from './rules.js';
 import { makeSkProtection } from './protection.js';
-import { IkeSa, bytesEqual, hex, type EngineContext } from './ike-sa.js';
+import { IkeSa, NotifyType, bytesEqual, hex, notify, type EngineContext } from './ike-sa.js';
 import { handleInitResponse, respondInit, startInitiator } from './exchanges/ike-sa-init.js';
 import { dispatchProtected } from './exchanges/dispatch.js';
 import { handleSaTimeout, kick, saNextTimeout } from './exchanges/tasks.js';
@@ -166,7 +167,11 @@ export class IkeEndpoint {
 
   private route(now: number, d: Datagram): void {
     const m = decodeMessage(d.data);
-    if (!m.ok) return void this.counters.dropDecode++;
+    if (!m.ok) {
+      this.counters.dropDecode++;
+      if (m.error.code === 'unsupported-critical' && m.error.payloadType !== undefined) this.rejectCriticalInit(d, m.error.payloadType);
+      return;
+    }
     const msg = m.value;
     const h = msg.header;
     const isResponse = (h.flags & HeaderFlag.RESPONSE) !== 0;
@@ -199,6 +204,24 @@ export class IkeEndpoint {
       return void this.counters.dropUnknownSpi++;
     }
     dispatchProtected(sa, now, msg, d.data, d);
+  }
+
+  /**
+   * RFC 7296 §2.5: an IKE_SA_INIT request with an unrecognised critical payload is answered
+   *   <-- HDR(SPIi, 0), N(UNSUPPORTED_CRITICAL_PAYLOAD, payload type)
+   * without state (protected requests get the same notify inside SK, exchanges/dispatch.ts).
+   */
+  private rejectCriticalInit(d: Datagram, payloadType: number): void {
+    const h = decodeHeader(d.data);
+    if (!h.ok) return;
+    const x = h.value;
+    const request = (x.flags & HeaderFlag.RESPONSE) === 0 && (x.flags & HeaderFlag.INITIATOR) !== 0;
+    if (x.exchangeType !== ExchangeType.IKE_SA_INIT || !request || x.spiR.some((b) => b !== 0)) return;
+    const data = encodeMessage(
+      { spiI: x.spiI, spiR: new Uint8Array(8), majorVersion: 2, minorVersion: 0, exchangeType: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: x.messageId },
+      [notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, new Uint8Array([payloadType]))],
+    );
+    this.ctx.transmit({ data, local: d.local, remote: d.remote });
   }
 
   /** Drives retransmissions, lifetimes, liveness. Call at (or after) `nextTimeout()`. */

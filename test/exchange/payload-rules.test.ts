@@ -132,4 +132,52 @@ describe('payload rules in the engine (rules.ts before protocol logic)', () => {
     expect(p.b.pollTransmit()).toBeDefined();
     expect(p.b.counters.halfOpen).toBe(1);
   });
+
+  it('unknown payloads in a protected request (§2.5): a critical one → N(UNSUPPORTED_CRITICAL_PAYLOAD, type), a non-critical one skipped', () => {
+    const p = established();
+    const unknown = (critical: boolean): Payload => ({ type: 200, critical, raw: new Uint8Array([1, 2, 3, 4]), unknown: true });
+    const ans = toB(p, sealFromA(p, 2, INFORMATIONAL, [unknown(true)]));
+    expect(ans).toBeDefined();
+    // <-- HDR, SK {N(UNSUPPORTED_CRITICAL_PAYLOAD) with the one-octet payload type}
+    expect(openFromB(p, ans!)).toEqual([expect.objectContaining({ notifyType: 1, data: new Uint8Array([200]) })]);
+    // Non-critical: skipped, the empty INFORMATIONAL is a liveness check answered empty.
+    const ans2 = toB(p, sealFromA(p, 3, INFORMATIONAL, [unknown(false)]));
+    expect(openFromB(p, ans2!)).toEqual([]);
+    expect(p.b.status().length).toBe(1);
+    expect(p.count('b', 'ike-down')).toBe(0);
+  });
+
+  it('IKE_SA_INIT request with an unknown critical payload: <-- HDR, N(UNSUPPORTED_CRITICAL_PAYLOAD, type), no state', () => {
+    const p = pskPair();
+    p.a.initiate(p.now, 'gw');
+    const init = p.a.pollTransmit()!;
+    const hdr = { spiI: init.data.subarray(0, 8), spiR: new Uint8Array(8), majorVersion: 2, minorVersion: 0, exchangeType: 34, flags: 0x08, messageId: 0 };
+    const sa: Payload = { type: 33, critical: false, proposals: [{ number: 1, protocolId: 1, spi: new Uint8Array(0), transforms: [{ type: 1, id: 12, keyLength: 128 }, { type: 2, id: 5 }, { type: 3, id: 12 }, { type: 4, id: 31 }] }] };
+    const ke: Payload = { type: 34, critical: false, group: 31, data: new Uint8Array(32).fill(9) };
+    const nonce: Payload = { type: 40, critical: false, nonce: new Uint8Array(32).fill(1) };
+    const odd: Payload = { type: 222, critical: true, raw: new Uint8Array(4), unknown: true };
+    p.b.handleDatagram(p.now, { data: encodeMessage(hdr, [sa, ke, nonce, odd]), local: { address: '198.18.0.2', port: 500 }, remote: { address: '198.18.0.1', port: 500 } });
+    const ans = p.b.pollTransmit();
+    expect(ans).toBeDefined();
+    const d = ans!.data;
+    expect(Buffer.from(d.subarray(0, 8)).equals(Buffer.from(init.data.subarray(0, 8)))).toBe(true);
+    expect(Array.from(d.subarray(8, 16))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect([d[16], d[18], d[19]]).toEqual([41, 34, 0x20]); // N, IKE_SA_INIT, response
+    const chain = decodePayloadChain(41, d.subarray(28));
+    expect(chain.ok && chain.value).toEqual([expect.objectContaining({ notifyType: 1, data: new Uint8Array([222]) })]);
+    expect(p.b.counters.halfOpen).toBe(0);
+    expect(p.b.status()).toEqual([]);
+  });
+
+  it('requests outside the window (§2.3, window size 1) are ignored: no answer, counted, the SA untouched', () => {
+    const p = established();
+    // A has used Message IDs 0 (IKE_SA_INIT) and 1 (IKE_AUTH): B expects 2 next.
+    const before = p.b.counters.dropOutOfWindow;
+    for (const id of [3, 40, 0x7fffffff]) expect(toB(p, sealFromA(p, id, INFORMATIONAL, []))).toBeUndefined();
+    expect(p.b.counters.dropOutOfWindow).toBe(before + 3);
+    // The in-window request is still answered (and is a liveness check: empty answer).
+    const ans = toB(p, sealFromA(p, 2, INFORMATIONAL, []));
+    expect(openFromB(p, ans!)).toEqual([]);
+    expect(p.b.status().length).toBe(1);
+  });
 });

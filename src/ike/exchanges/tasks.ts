@@ -126,7 +126,11 @@ export function handleSaTimeout(sa: IkeSa, now: number): void {
   for (const c of [...sa.children]) {
     if (c.expireAtMs !== undefined && now >= c.expireAtMs && c.state !== 'deleting') {
       c.expireAtMs = undefined;
-      sa.tasks.unshift({ kind: 'delete-child', spiIn: c.spiIn, reason: 'expired' });
+      // The hard lifetime is not negotiable: when our one request slot is taken (typically by the
+      // rekey that did not get through), the SA goes now and the runtime stops using it; the peer's
+      // copy ends at its own lifetime. Otherwise D(ESP) tells the peer first.
+      if (sa.queue.busy) sa.removeChild(c, 'expired');
+      else sa.tasks.unshift({ kind: 'delete-child', spiIn: c.spiIn, reason: 'expired' });
     } else if (c.state === 'installed' && c.rekeyAtMs !== undefined && now >= c.rekeyAtMs) {
       c.rekeyAtMs = undefined;
       sa.queueTask({ kind: 'rekey-child', spiIn: c.spiIn });

@@ -60,7 +60,7 @@ const total = list.reduce((a, r) => a + r.seconds, 0);
 out.push(`# tsipsec interop matrix`);
 out.push('');
 out.push(`run ${run ?? '(none)'}: ${list.length} cells, ${failed.length} failed, ${total.toFixed(1)} s of scenario time${list.length ? `, last finished ${list.map((r) => r.at).sort().at(-1)}` : ''}.`);
-out.push('A column names the side that plays the role given after the scenario (initiates, deletes, rekeys, …); notes are per side (ts = tsipsec, ss = strongSwan, ls = libreswan). kernel-* files ran in user-mode-linux (kernel ESP), one boot per file; their seconds are each cell's time inside it.');
+out.push('A column names the side that plays the role given after the scenario (initiates, deletes, rekeys, …); notes are per side (ts = tsipsec, ss = strongSwan, ls = libreswan). kernel-* files ran in user-mode-linux (kernel ESP), one boot per file; their seconds are the time of each cell inside it.');
 out.push('');
 if (list.length === 0) out.push('(no results for this run)');
 else out.push(`| file | scenario (column …) | ${directions.map(esc).join(' | ')} | notes |`);

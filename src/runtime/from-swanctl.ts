@@ -50,12 +50,9 @@ function mapChild(ch: ChildConfig, errors: string[], warnings: string[]): IkeChi
     errors.push(`${where(ch)}: children.${ch.name}.mode: "${ch.mode}" is not supported by tsipsec (tunnel or transport)`);
     return undefined;
   }
-  let startAction: 'none' | 'start' = 'none';
-  if (ch.startAction === 'start' || ch.startAction === 'trap|start') startAction = 'start';
-  else if (ch.startAction === 'trap') {
-    startAction = 'start';
-    warnings.push(`${where(ch)}: children.${ch.name}.start_action = trap: tsipsec has no kernel trap policies; the child is started at once instead`);
-  }
+  // start_action / dpd_action / close_action = trap map one to one: the runtime installs trap policies
+  // as routes into the TUN device and initiates on the first matching packet (runtime/traps.ts).
+  const startAction = ch.startAction;
   return {
     name: ch.name,
     localTs: ch.localTs,
@@ -64,6 +61,7 @@ function mapChild(ch: ChildConfig, errors: string[], warnings: string[]): IkeChi
     mode: ch.mode,
     startAction,
     dpdAction: ch.dpdAction,
+    closeAction: ch.closeAction,
     rekeyTimeMs: ch.rekeyTimeSec * 1000,
     lifeTimeMs: ch.lifeTimeSec * 1000,
     randTimeMs: ch.randTimeSec * 1000,
@@ -106,6 +104,11 @@ function mapConnection(cfg: TsipsecConfig, c: ConnectionConfig, errors: string[]
   for (const ch of c.children) {
     const m = mapChild(ch, errors, warnings);
     if (m) children.push(m);
+    const traps = ch.startAction === 'trap' || ch.startAction === 'trap|start' || ch.dpdAction === 'trap' || ch.closeAction === 'trap';
+    if (traps && (c.localAddrs[0] === undefined || c.localAddrs[0] === '%any')) {
+      // A trap initiates from the connection's first local address (tsipsec does not pick a source from the routes).
+      errors.push(`${where(ch)}: children.${ch.name}: a trap (start_action, dpd_action or close_action = trap) needs connections.${c.name}.local_addrs to start with a concrete IP address`);
+    }
   }
   return {
     name: c.name,

@@ -3,7 +3,7 @@
  * `swanctl --load-all`:
  *
  * - a connection only in the new configuration is loaded, and its `start_action = start` children are
- *   initiated;
+ *   initiated (`trap` children get their trap policy, `trap|start` both);
  * - a connection only in the old one is unloaded: its IKE SAs (and with them their child SAs, routes and
  *   ESP state) are deleted with the peer;
  * - a connection whose own settings changed is treated as removed + added;
@@ -64,6 +64,11 @@ function withoutChildren(c: IkeConnection): Omit<IkeConnection, 'children'> {
   return rest;
 }
 
+/** start_action = start or trap|start: initiated when loaded. */
+function startsNow(ch: IkeChildConfig): boolean {
+  return ch.startAction === 'start' || ch.startAction === 'trap|start';
+}
+
 /** The diff between the running connections and a newly loaded set. Pure. */
 export function planReload(current: readonly IkeConnection[], next: readonly IkeConnection[]): ReloadPlan {
   const plan = { added: [] as string[], removed: [] as string[], changed: [] as string[], unchanged: [] as string[], childrenAdded: [] as string[], childrenRemoved: [] as string[], childrenChanged: [] as string[] };
@@ -92,6 +97,8 @@ export interface ReloadTarget {
   readonly endpoint: IkeEndpoint;
   /** Runs `fn` on the endpoint at the current time, then sends what it queued. */
   command<T>(fn: (endpoint: IkeEndpoint, now: number) => T): T;
+  /** Re-installs trap policies (and their routes) from the new connection list (Tunnel.syncTraps). */
+  syncTraps?(): void;
 }
 
 /**
@@ -130,10 +137,12 @@ export function applyReload(target: ReloadTarget, next: IkeConfig): ReloadResult
       return o;
     });
     (config.connections as IkeConnection[]).splice(0, config.connections.length, ...list);
+    // Traps of removed or changed children go (with their routes); new start_action = trap children get one.
+    target.syncTraps?.();
 
     const initiated: string[] = [];
     const startAll = (c: IkeConnection): void => {
-      const start = c.children.filter((ch) => ch.startAction === 'start');
+      const start = c.children.filter((ch) => startsNow(ch));
       if (start.length === 0) return;
       try {
         // One IKE SA carrying every start child (initiate without a child name brings up all of them).
@@ -150,7 +159,7 @@ export function applyReload(target: ReloadTarget, next: IkeConfig): ReloadResult
       const dot = qualified.indexOf('.');
       const conn = list.find((c) => c.name === qualified.slice(0, dot));
       const ch = conn?.children.find((x) => x.name === qualified.slice(dot + 1));
-      if (!conn || !ch || ch.startAction !== 'start') continue;
+      if (!conn || !ch || !startsNow(ch)) continue;
       // Without an established IKE SA the child comes up with the next IKE SA of its connection.
       // An establishing (not yet established) IKE SA only carries the children it started with.
       if (!established.has(conn.name) && endpoint.status().some((s) => s.name === conn.name)) {

@@ -6,7 +6,7 @@ import { cpuSeconds, sh, sleep, spawnIn, stop, waitFor, type Proc } from './proc
 import { LAN_A, LAN_B, NS_A, NS_B } from './topology.js';
 
 /** One iperf3 report interval (1 s): seconds from the test start, Gbit/s sent in it. */
-export interface TcpInterval { start: number; end: number; gbps: number }
+export interface TcpInterval { start: number; end: number; gbps: number; retransmits?: number }
 export interface TcpResult { gbps: number; bytes: number; cpuSeconds: number; cpuSecPerGB: number; retransmits: number; intervals: TcpInterval[] }
 export interface UdpStep { rateMbps: number; lossPercent: number; receivedGbps: number; pps: number }
 export interface UdpResult { gbps: number; pps: number; rateMbps: number; lossPercent: number; steps: UdpStep[] }
@@ -27,7 +27,7 @@ export { stop as stopIperfServer };
 
 interface IperfJson {
   error?: string;
-  intervals?: Array<{ sum?: { start?: number; end?: number; bits_per_second?: number } }>;
+  intervals?: Array<{ sum?: { start?: number; end?: number; bits_per_second?: number; retransmits?: number } }>;
   end?: {
     sum_received?: { bytes?: number; bits_per_second?: number };
     sum_sent?: { retransmits?: number };
@@ -55,7 +55,7 @@ export async function measureTcp(seconds: number, procs: readonly Proc[], onStar
   return {
     gbps: (j.end?.sum_received?.bits_per_second ?? 0) / 1e9, bytes, cpuSeconds: cpu,
     cpuSecPerGB: procs.length === 0 || bytes === 0 ? NaN : cpu / (bytes / 1e9), retransmits: j.end?.sum_sent?.retransmits ?? 0,
-    intervals: (j.intervals ?? []).map((x) => ({ start: x.sum?.start ?? 0, end: x.sum?.end ?? 0, gbps: (x.sum?.bits_per_second ?? 0) / 1e9 })),
+    intervals: (j.intervals ?? []).map((x) => ({ start: x.sum?.start ?? 0, end: x.sum?.end ?? 0, gbps: (x.sum?.bits_per_second ?? 0) / 1e9, retransmits: x.sum?.retransmits })),
   };
 }
 

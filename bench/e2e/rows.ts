@@ -41,6 +41,8 @@ export interface RowRun {
   readonly note: string;
   /** tsipsec rows: the inbound SPIs of the installed child SAs on side A (a change = a rekey). */
   childSpis?(): Promise<string[]>;
+  /** tsipsec rows: the status of each tsipsec process (A first), for drop counters around rekeys. */
+  statuses?(): Promise<TunnelStatus[]>;
   teardown(): Promise<void>;
 }
 
@@ -189,6 +191,7 @@ async function tsipsecPair(o: RowOptions, clean: () => void, env: Record<string,
     const st = await waitTsipsecChild(aa, () => b.proc.output());
     return {
       procs: [aa.proc, b.proc], note: st.ikeSas[0]?.algorithms ?? '', childSpis: () => childSpis(aa),
+      statuses: () => Promise.all([aa, b].map((t) => controlRequest(t.socket, { cmd: 'status' }, 2000) as Promise<TunnelStatus>)),
       async teardown() { await stop(aa.proc); await stop(b.proc); clean(); },
     };
   } catch (e) {

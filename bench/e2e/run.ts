@@ -33,6 +33,7 @@ import { measurePing, measureTcp, measureUdp, startIperfServer, stopIperfServer,
 import { initClockTicks, killAllSync, sh, stop, stopAll } from './proc.js';
 import { DEFAULT_ROWS, ROW_NAMES, rowAvailable, setupRow, type RowName } from './rows.js';
 import { createTopology, destroyTopology } from './topology.js';
+import type { TunnelStatus } from '../../src/runtime/tunnel.js';
 
 export interface E2eOptions {
   seconds: number;
@@ -53,9 +54,9 @@ export interface E2eOptions {
  * every 100 ms): the iperf3 interval it fell in, and that interval's rate ÷ the mean of its two
  * neighbours (the issue's criterion: ≥ 0.8).
  */
-export interface RekeyDip { atSec: number; interval: number; ratio: number }
+export interface RekeyDip { atSec: number; interval: number; ratio: number; drops?: Array<Record<string, number>> }
 
-export interface E2eSample { rep: number; tcp: TcpResult; udp: UdpResult; ping: PingResult; note: string; rekeys?: RekeyDip[] }
+export interface E2eSample { rep: number; tcp: TcpResult; udp: UdpResult; ping: PingResult; note: string; rekeys?: RekeyDip[]; rekeyTrace?: RekeyTracePoint[] }
 export interface E2eRowResult {
   row: RowName;
   skipped?: string;
@@ -103,16 +104,17 @@ export async function runE2e(opts: E2eOptions): Promise<E2eReport> {
           await waitPath();
           server = await startIperfServer();
           const ping = await measurePing();
-          const watch = opts.rekeySec !== undefined && tunnel.childSpis ? watchRekeys(tunnel.childSpis) : undefined;
+          const watch = opts.rekeySec !== undefined && tunnel.childSpis ? watchRekeys(tunnel.childSpis, tunnel.statuses) : undefined;
           const tcp = await measureTcp(opts.seconds, tunnel.procs, () => watch?.start());
-          const rekeys = watch ? rekeyDips(await watch.stop(), tcp.intervals) : undefined;
+          const watched = watch ? await watch.stop() : undefined;
+          const rekeys = watched ? rekeyDips(watched.at, tcp.intervals).map((d) => ({ ...d, drops: dropsAround(watched.trace, d.atSec) })) : undefined;
           // iperf3's own UDP sender tops out at a few Gbit/s here: start no higher than 4 Gbit/s.
           const startMbps = Math.min(4000, Math.max(100, Math.round(tcp.gbps * 1000 * 1.5)));
           const udp = await measureUdp(startMbps, opts.udpLen, opts.udpSeconds, opts.udpSteps);
-          res.samples.push({ rep, tcp, udp, ping, note: tunnel.note, ...(rekeys ? { rekeys } : {}) });
+          res.samples.push({ rep, tcp, udp, ping, note: tunnel.note, ...(rekeys ? { rekeys, rekeyTrace: watched!.trace } : {}) });
           log(`  TCP ${tcp.gbps.toFixed(3)} Gbit/s (${tcp.cpuSecPerGB.toFixed(2)} CPU s/GB), UDP ${udp.gbps.toFixed(3)} Gbit/s ${Math.round(udp.pps)} pps, RTT ${ping.avgMs} ms`
-            + (rekeys ? `, rekeys ${rekeys.map((r) => `@${r.atSec.toFixed(1)}s ×${r.ratio.toFixed(2)}`).join(' ') || 'none seen'}` : '')
-            + `; intervals ${tcp.intervals.map((x) => x.gbps.toFixed(2)).join(' ')}`);
+            + (rekeys ? `, rekeys ${rekeys.map((r) => `@${r.atSec.toFixed(1)}s ×${r.ratio.toFixed(2)} drops ${JSON.stringify(r.drops)}`).join(' ') || 'none seen'}` : '')
+            + `; intervals ${tcp.intervals.map((x) => `${x.gbps.toFixed(2)}${x.retransmits ? `(r${x.retransmits})` : ''}`).join(' ')}`);
         } catch (e) {
           res.errors.push(`rep ${rep + 1}: ${(e as Error).message}`);
           log(`  FAILED: ${(e as Error).message.slice(0, 2000)}`);
@@ -143,12 +145,23 @@ export async function runE2e(opts: E2eOptions): Promise<E2eReport> {
   return { date: new Date().toISOString(), machine, options, rows: [...results.values()] };
 }
 
-/** Polls the child SPIs every 100 ms from `start()`; `stop()` gives the seconds (from start) at which new SPIs appeared. */
-function watchRekeys(spis: () => Promise<string[]>): { start(): void; stop(): Promise<number[]> } {
+/** One poll of the rekey watcher: seconds from the test start, and per tsipsec process its drop counters and child SAs. */
+export interface RekeyTracePoint {
+  t: number;
+  sides: Array<{ drops: Record<string, number>; children: Array<{ spiIn: string; packetsIn: number; packetsOut: number }> }>;
+}
+
+/**
+ * Polls the child SPIs every 100 ms from `start()`; `stop()` gives the seconds (from start) at which new
+ * SPIs appeared and, when `statuses` is given, a trace of both sides' drop counters (ESP by reason, TUN,
+ * TUN device rx/tx drops) and per-SA packet counters at each poll.
+ */
+function watchRekeys(spis: () => Promise<string[]>, statuses?: () => Promise<TunnelStatus[]>): { start(): void; stop(): Promise<{ at: number[]; trace: RekeyTracePoint[] }> } {
   let t0 = 0;
   let running = false;
   const seen = new Set<string>();
   const at: number[] = [];
+  const trace: RekeyTracePoint[] = [];
   let loop: Promise<void> = Promise.resolve();
   void spis().then((s) => s.forEach((x) => seen.add(x)), () => undefined);
   return {
@@ -159,13 +172,44 @@ function watchRekeys(spis: () => Promise<string[]>): { start(): void; stop(): Pr
         while (running) {
           try {
             for (const x of await spis()) if (!seen.has(x)) { seen.add(x); at.push((performance.now() - t0) / 1000); }
+            if (statuses) {
+              const all = await statuses();
+              trace.push({
+                t: (performance.now() - t0) / 1000,
+                sides: all.map((st) => ({
+                  drops: {
+                    ...prefixed('esp.', st.drops.esp), ...prefixed('tun.', st.drops.tun),
+                    ...(st.tun ? { 'dev.rxDrops': st.tun.rxDrops, 'dev.txDrops': st.tun.txDrops } : {}),
+                  },
+                  children: st.ikeSas.flatMap((sa) => sa.childCounters.map((c) => ({ spiIn: c.spiIn, packetsIn: c.packetsIn, packetsOut: c.packetsOut }))),
+                })),
+              });
+            }
           } catch { /* control socket busy */ }
           await new Promise((r) => setTimeout(r, 100));
         }
       })();
     },
-    async stop() { running = false; await loop; return at; },
+    async stop() { running = false; await loop; return { at, trace }; },
   };
+}
+
+function prefixed(p: string, r: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) if (v !== 0) out[p + k] = v;
+  return out;
+}
+
+/** Drop counters that grew between the trace points just before and 1.5 s after `t` (per side, A first). */
+export function dropsAround(trace: readonly RekeyTracePoint[], t: number): Array<Record<string, number>> {
+  const before = [...trace].reverse().find((p) => p.t <= t - 0.1);
+  const after = [...trace].reverse().find((p) => p.t <= t + 1.5);
+  if (!before || !after) return [];
+  return after.sides.map((s, i) => {
+    const d: Record<string, number> = {};
+    for (const [k, v] of Object.entries(s.drops)) { const g = v - (before.sides[i]?.drops[k] ?? 0); if (g > 0) d[k] = g; }
+    return d;
+  });
 }
 
 /** For each rekey inside the test: its 1-s interval's rate ÷ the mean of the intervals before and after. */

@@ -48,8 +48,18 @@ export interface InstalledChild {
   readonly remoteIp: Uint8Array;
   /** The outbound SA carries traffic (false while a rekeyed successor is not yet switched to). */
   active: boolean;
+  /**
+   * Rekey responder (RFC 7296 §2.8): the new SA is installed in both directions but we keep sending on
+   * the old one until the peer shows it has the new one (a packet arrives on it) or the old SA goes.
+   */
+  pendingSwitch: boolean;
+  /** A rekeyed-away SA whose Delete is done: its inbound SA still opens stragglers until this time (ms). */
+  retireAtMs: number;
   lastInboundAtMs: number;
 }
+
+/** How long the inbound half of a rekeyed-away SA keeps accepting packets after its Delete (reordered stragglers). */
+export const REKEY_LINGER_MS = 1000;
 
 export interface OutboundPacket {
   /** The ESP packet (SPI first): a view into a slab that is never rewritten, so the caller may keep it or queue it in a socket. */
@@ -100,8 +110,12 @@ export class DataPath {
 
   constructor(private readonly provider: CryptoProvider, private readonly rng: RandomSource) {}
 
-  /** Installs both directions of a child SA (new or rekeyed); the newest SA for a child name carries traffic. */
-  install(info: ChildSaInfo, nowMs: number): InstalledChild {
+  /**
+   * Installs both directions of a child SA (new or rekeyed); the newest SA for a child name carries
+   * traffic. `deferSwitch` (the rekey responder): keep sending on the current SA until a packet arrives
+   * on the new one or the current one is removed.
+   */
+  install(info: ChildSaInfo, nowMs: number, deferSwitch = false): InstalledChild {
     const algorithm = espAlgorithmFromChild(info);
     const common = { algorithm, provider: this.provider, mode: info.mode, esn: info.algorithms.esn } as const;
     const tsLocal = info.tsLocal as readonly EspTrafficSelector[];
@@ -120,20 +134,76 @@ export class DataPath {
     const child: InstalledChild = {
       info, inSa, outSa, tsLocal, tsRemote,
       localIp: ipToBytes(info.localAddr.address), remoteIp: ipToBytes(info.remoteAddr.address),
-      active: true, lastInboundAtMs: nowMs,
+      active: true, pendingSwitch: false, retireAtMs: Infinity, lastInboundAtMs: nowMs,
     };
     this.sad.replace(inSa);
     // Make-before-break: the newest SA of the same child takes over outbound; older ones keep receiving.
-    for (const c of this.children) if (c.info.ikeId === info.ikeId && c.info.childName === info.childName) c.active = false;
+    const current = this.children.find((c) => c.active && c.retireAtMs === Infinity && c.info.ikeId === info.ikeId && c.info.childName === info.childName);
+    if (deferSwitch && current !== undefined) {
+      child.active = false;
+      child.pendingSwitch = true;
+    } else {
+      for (const c of this.children) if (c.info.ikeId === info.ikeId && c.info.childName === info.childName) c.active = false;
+    }
     this.children.unshift(child);
     this.bySpiIn.set(info.spiIn, child);
     return child;
+  }
+
+  /** Sends on `c` from now on (a deferred rekey switch): the other SAs of its child stop sending. */
+  private switchTo(c: InstalledChild): void {
+    for (const x of this.children) if (x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName) x.active = false;
+    c.active = true;
+    c.pendingSwitch = false;
+  }
+
+  /** SAs retired by `retire`, still open for inbound stragglers. */
+  private retiring = 0;
+  private nextRetireAt = Infinity;
+
+  /**
+   * The SA pair whose inbound SPI is `spiIn` was rekeyed away and deleted: it stops sending at once (the
+   * successor takes over), its inbound SA opens reordered stragglers until `untilMs`, then it is removed
+   * (by `sweep`, called from `inbound` and by the runtime's timer). Returns the child, or undefined.
+   */
+  retire(spiIn: number, untilMs: number): InstalledChild | undefined {
+    const c = this.bySpiIn.get(spiIn);
+    if (!c) return undefined;
+    if (c.retireAtMs !== Infinity) return c;
+    c.retireAtMs = untilMs;
+    c.outSa.aead?.dispose?.();
+    if (c.active || c.pendingSwitch) {
+      c.active = false;
+      c.pendingSwitch = false;
+      const next = this.children.find((x) => x !== c && x.retireAtMs === Infinity && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);
+      if (next) this.switchTo(next);
+    } else {
+      // A successor waiting for the peer (deferred switch) takes over now that this SA is gone.
+      const next = this.children.find((x) => x.pendingSwitch && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);
+      if (next && !this.children.some((x) => x.active && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName)) this.switchTo(next);
+    }
+    this.retiring++;
+    if (untilMs < this.nextRetireAt) this.nextRetireAt = untilMs;
+    return c;
+  }
+
+  /** Removes retired SAs whose linger time is over. */
+  sweep(nowMs: number): void {
+    if (this.retiring === 0 || nowMs < this.nextRetireAt) return;
+    let next = Infinity;
+    for (const c of [...this.children]) {
+      if (c.retireAtMs === Infinity) continue;
+      if (c.retireAtMs <= nowMs) this.remove(c.info.spiIn);
+      else if (c.retireAtMs < next) next = c.retireAtMs;
+    }
+    this.nextRetireAt = next;
   }
 
   /** Removes the child SA pair whose inbound SPI is `spiIn`. */
   remove(spiIn: number): InstalledChild | undefined {
     const c = this.bySpiIn.get(spiIn);
     if (!c) return undefined;
+    if (c.retireAtMs !== Infinity) this.retiring--;
     this.bySpiIn.delete(spiIn);
     this.sad.remove(spiIn);
     const i = this.children.indexOf(c);
@@ -142,9 +212,9 @@ export class DataPath {
     c.inSa.aead?.dispose?.();
     c.outSa.aead?.dispose?.();
     // If the removed SA was active, the newest remaining SA of that child carries traffic again.
-    if (c.active) {
-      const next = this.children.find((x) => x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);
-      if (next) next.active = true;
+    if (c.active || c.pendingSwitch || !this.children.some((x) => x.active && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName)) {
+      const next = this.children.find((x) => x.retireAtMs === Infinity && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);
+      if (next) this.switchTo(next);
     }
     return c;
   }
@@ -224,7 +294,12 @@ export class DataPath {
     }
     const sa = r.sa!;
     const child = this.bySpiIn.get(sa.spi);
-    if (child) child.lastInboundAtMs = nowMs;
+    if (child) {
+      child.lastInboundAtMs = nowMs;
+      // The peer sends on the SA we created as rekey responder: it has it, so we switch too (RFC 7296 §2.8).
+      if (child.pendingSwitch) this.switchTo(child);
+    }
+    if (this.retiring !== 0 && nowMs >= this.nextRetireAt) this.sweep(nowMs);
     if (sa.tunnel) return esp.subarray(r.payloadStart, r.payloadEnd);
     // Transport mode: rebuild the IP header from the SA's addresses (IPv4 only here).
     if (child === undefined || child.localIp.length !== 4) {

@@ -21,7 +21,7 @@ import type { TunDevice } from '../tun/types.js';
 import type { Datagram as UdpDatagram, RawEspPacket, RawEspStats, RawEspTransport, UdpTransport } from '../net/types.js';
 import type { IkeChildConfig, IkeConnection } from '../ike/config.js';
 import type { IpPeek } from '../wire/ip.js';
-import { DataPath, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
+import { DataPath, REKEY_LINGER_MS, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
 import { TrapTable, type TrapOptions, type TrapPolicy, type TrapReason, type TrapStatus } from './traps.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logs } from './log.js';
@@ -340,6 +340,7 @@ export class Tunnel {
       if (e === undefined) break;
       this.handleEvent(e);
     }
+    this.datapath.sweep(this.clock.now());
     this.arm();
   }
 
@@ -356,14 +357,16 @@ export class Tunnel {
         this.releaseTrapped(e.ikeName, e.childName);
         break;
       case 'child-rekeyed':
-        this.installChild(e.child, now);
+        this.installChild(e.child, now, e.oldSpiIn);
         log?.info({ child: e.childName, oldSpiIn: hex32(e.oldSpiIn), spiIn: hex32(e.child.spiIn) }, 'CHILD SA rekeyed');
         break;
       case 'child-down': {
-        const c = this.datapath.remove(e.spiIn);
+        // A rekeyed-away SA keeps opening reordered stragglers for a moment (datapath.retire).
+        const c = e.reason === 'rekeyed' ? this.datapath.retire(e.spiIn, now + REKEY_LINGER_MS) : this.datapath.remove(e.spiIn);
         log?.info({ child: e.childName, spiIn: hex32(e.spiIn), reason: e.reason }, 'CHILD SA deleted');
-        // A rekeyed child keeps its routes: its successor is already installed.
-        if (c && e.reason !== 'rekeyed' && this.opts.tun && this.opts.routes) this.track(this.opts.routes.childDown(c, this.opts.tun));
+        // A rekeyed child whose successor has the same routes handed them over (installChild); otherwise they go.
+        const carried = this.routesCarried.delete(e.spiIn);
+        if (c && !carried && this.opts.tun && this.opts.routes) this.track(this.opts.routes.childDown(c, this.opts.tun));
         if (e.reason === 'ike-down') this.downWithIke.set(e.ikeId, [...(this.downWithIke.get(e.ikeId) ?? []), e.childName]);
         else if (e.reason === 'peer') this.afterDown(e.ikeName, [e.childName], 'close_action');
         break;
@@ -457,17 +460,29 @@ export class Tunnel {
     }
   }
 
-  private installChild(info: ChildSaInfo, now: number): void {
+  /**
+   * `oldSpiIn`: a rekey. The rekey responder keeps sending on the old SA until the peer uses the new one
+   * (RFC 7296 §2.8; strongSwan does the same), and routes equal to the old SA's are handed over without
+   * running `ip` again (a spawn blocks the event loop for 15–30 ms on a loaded host: at 30k packets/s that
+   * overflows the TUN queue and was the TCP dip at every rekey in bench/e2e --rekey).
+   */
+  private installChild(info: ChildSaInfo, now: number, oldSpiIn?: number): void {
     try {
-      const c = this.datapath.install(info, now);
+      const old = oldSpiIn === undefined ? undefined : this.datapath.child(oldSpiIn);
+      const c = this.datapath.install(info, now, old !== undefined && !info.initiator);
+      const carry = old !== undefined && sameRoutes(old.info, info);
+      if (carry) this.routesCarried.add(old.info.spiIn);
       this.opts.keys?.childUp(info);
       this.opts.logs?.sub('esp').info({ child: info.childName, spiIn: hex32(info.spiIn), spiOut: hex32(info.spiOut), mode: info.mode, encap: info.encap }, 'CHILD SA installed');
       if (!info.encap && this.opts.rawEsp === undefined) this.opts.logs?.sub('esp').error({ child: info.childName }, 'CHILD SA is not UDP-encapsulated but no raw ESP socket is open: its outbound packets are dropped');
-      if (this.opts.tun && this.opts.routes) this.track(this.opts.routes.childUp(c, this.opts.tun));
+      if (!carry && this.opts.tun && this.opts.routes) this.track(this.opts.routes.childUp(c, this.opts.tun));
     } catch (err) {
       this.opts.logs?.sub('esp').error({ child: info.childName, err: (err as Error).message }, 'cannot install CHILD SA');
     }
   }
+
+  /** Inbound SPIs of rekeyed-away SAs whose routes their successor took over. */
+  private readonly routesCarried = new Set<number>();
 
   private track(p: Promise<void>): void {
     const q = p.catch((err: unknown) => this.opts.logs?.sub('tun').error({ err: (err as Error).message }, 'route change failed'));
@@ -484,6 +499,13 @@ export class Tunnel {
     this.timerAt = at;
     this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.min(at - this.clock.now(), 2 ** 31 - 1)));
   }
+}
+
+/** Same routes and TUN MTU: mode, selectors, addresses, encapsulation and algorithms are unchanged. */
+function sameRoutes(a: ChildSaInfo, b: ChildSaInfo): boolean {
+  return a.mode === b.mode && a.encap === b.encap && a.localAddr.address === b.localAddr.address && a.remoteAddr.address === b.remoteAddr.address
+    && JSON.stringify([a.tsLocal, a.tsRemote, a.algorithms.encr, a.algorithms.encrKeyBits, a.algorithms.integ, a.localVips, a.remoteVips])
+      === JSON.stringify([b.tsLocal, b.tsRemote, b.algorithms.encr, b.algorithms.encrKeyBits, b.algorithms.integ, b.localVips, b.remoteVips]);
 }
 
 function hex32(n: number): string {

@@ -30,11 +30,14 @@ function ossl(dir: string, ...args: string[]): void {
   execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+/** Every leaf gets its own serial: NSS (libreswan) refuses two certificates with one issuer and serial. */
+let nextSerial = 1000;
+
 function leaf(dir: string, name: string, keyArgs: string[], cn: string, ca: string, days: number): void {
   ossl(dir, 'genpkey', ...keyArgs, '-out', `${name}.key`);
   ossl(dir, 'req', '-new', '-key', `${name}.key`, '-subj', `/C=ZZ/O=tsipsec/CN=${cn}`, '-out', `${name}.csr`);
   writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nsubjectAltName=DNS:${cn}\n`);
-  ossl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', String(1000 + name.length * 7 + cn.length), '-days', String(days), '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+  ossl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', String(nextSerial++), '-days', String(days), '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
 }
 
 function caCert(dir: string, name: string): void {

@@ -111,19 +111,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await udp.bind({ addresses, ports: [500, 4500] });
 
   // Raw ESP (IP protocol 50) only when a connection says `encap = no` (from-swanctl.ts): a raw socket needs root.
-  const rawConns = mapped.ike.connections.filter((c) => c.encap === false).map((c) => c.name);
-  let rawEsp: LinuxRawEspTransport | undefined;
-  if (rawConns.length > 0) {
+  const rawConnsOf = (ike: IkeConfig): string[] => ike.connections.filter((c) => c.encap === false).map((c) => c.name);
+  const openRawEsp = async (rawConns: readonly string[]): Promise<LinuxRawEspTransport> => {
     let lastLogMs = 0;
-    rawEsp = new LinuxRawEspTransport({
+    const raw = new LinuxRawEspTransport({
       // Refused sends are counted in the transport's stats; log at most one error a second.
       onError: (err) => { const t = Date.now(); if (t - lastLogMs >= 1000) { lastLogMs = t; logs.sub('esp').warn({ err: err.message }, 'raw ESP'); } },
     });
     try {
-      await rawEsp.open({ addresses });
+      await raw.open({ addresses });
+    } catch (err) {
+      throw new Error(`connections ${rawConns.join(', ')}: encap = no sends ESP as IP protocol 50 when no NAT is seen, which needs a raw socket: ${(err as Error).message}`);
+    }
+    return raw;
+  };
+  const rawConns = rawConnsOf(mapped.ike);
+  let rawEsp: LinuxRawEspTransport | undefined;
+  if (rawConns.length > 0) {
+    try {
+      rawEsp = await openRawEsp(rawConns);
     } catch (err) {
       await udp.close();
-      throw new Error(`connections ${rawConns.join(', ')}: encap = no sends ESP as IP protocol 50 when no NAT is seen, which needs a raw socket: ${(err as Error).message}`);
+      throw err;
     }
   }
 
@@ -192,6 +201,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         throw new ReloadConfigError(`configuration error, keeping the running configuration:\n${msg}`);
       }
       for (const w of next.warnings) log.warn(w);
+      // The first `encap = no` connection (none at start) needs the raw ESP socket: open it before applying.
+      const nextRaw = rawConnsOf(next.ike);
+      if (nextRaw.length > 0 && !tunnel.hasRawEsp) {
+        try {
+          tunnel.attachRawEsp(await openRawEsp(nextRaw));
+          log.info({ connections: nextRaw }, 'raw ESP socket opened for encap = no');
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'reload failed, keeping the running configuration');
+          throw new ReloadConfigError(`keeping the running configuration: ${(err as Error).message}`);
+        }
+      }
       const r = applyReload(tunnel, next.ike);
       const extra: string[] = [];
       for (const c of next.ike.connections) for (const a of c.localAddrs) {

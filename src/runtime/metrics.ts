@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (`--metrics HOST:PORT`), served with prom-client: configured and established
  * IKE/child SAs per connection (a configured-but-down tunnel shows 0), bytes/packets per child SA,
- * drops by reason, rekeys, retransmits and IKE handshake latency.
+ * drops by reason, rekeys, retransmits and IKE handshake latency; raw ESP socket counters (encap = no) and
+ * trap policies with their acquires.
  *
  * Handshake latency is a histogram of the seconds from the first IKE_SA_INIT request of an IKE SA
  * (sent as initiator, received as responder) to its `ike-up` event (IKE_AUTH completed). The IKE engine
@@ -80,6 +81,11 @@ export function createMetricsRegistry(tunnel: Tunnel, opts: MetricsOptions = {})
   const packets = new Gauge({ name: 'tsipsec_child_sa_packets', help: 'ESP packets per child SA', labelNames: ['child', 'spi', 'direction'], registers: [registry] });
   const drops = new Gauge({ name: 'tsipsec_drops', help: 'Dropped packets by layer and reason', labelNames: ['layer', 'reason'], registers: [registry] });
   const retransmits = new Gauge({ name: 'tsipsec_ike_retransmits', help: 'IKE requests retransmitted', registers: [registry] });
+  const rawPackets = new Gauge({ name: 'tsipsec_raw_esp_packets', help: 'Raw ESP (IP protocol 50) packets received / handed to the kernel (encap = no)', labelNames: ['direction'], registers: [registry] });
+  const rawBytes = new Gauge({ name: 'tsipsec_raw_esp_bytes', help: 'Raw ESP (IP protocol 50) bytes received / handed to the kernel', labelNames: ['direction'], registers: [registry] });
+  const rawErrors = new Gauge({ name: 'tsipsec_raw_esp_errors', help: 'Raw ESP reads that were not ESP (rx) and sends the kernel refused (tx)', labelNames: ['direction'], registers: [registry] });
+  const trapPolicies = new Gauge({ name: 'tsipsec_trap_policies', help: 'Installed trap policies (1 each), by why they were installed', labelNames: ['connection', 'child', 'reason'], registers: [registry] });
+  const trapPackets = new Gauge({ name: 'tsipsec_trap_packets', help: 'Packets that matched a trap policy without a child SA: acquires raised or suppressed (one pending), held, released, dropped', labelNames: ['connection', 'child', 'kind'], registers: [registry] });
   const rekeys = new Counter({ name: 'tsipsec_rekeys_total', help: 'Completed rekeys', labelNames: ['kind'], registers: [registry] });
   const handshake = new Histogram({
     name: 'tsipsec_ike_handshake_seconds', help: 'Seconds from the first IKE_SA_INIT request to IKE_AUTH completion (ike-up), by our role',
@@ -96,6 +102,16 @@ export function createMetricsRegistry(tunnel: Tunnel, opts: MetricsOptions = {})
   const collect = (): void => {
     const s = tunnel.status();
     configured.reset(); ikeUp.reset(); childUp.reset(); bytes.reset(); packets.reset(); drops.reset();
+    rawPackets.reset(); rawBytes.reset(); rawErrors.reset(); trapPolicies.reset(); trapPackets.reset();
+    if (s.rawEsp) {
+      rawPackets.set({ direction: 'in' }, s.rawEsp.rxPackets); rawPackets.set({ direction: 'out' }, s.rawEsp.txPackets);
+      rawBytes.set({ direction: 'in' }, s.rawEsp.rxBytes); rawBytes.set({ direction: 'out' }, s.rawEsp.txBytes);
+      rawErrors.set({ direction: 'in' }, s.rawEsp.rxDrops); rawErrors.set({ direction: 'out' }, s.rawEsp.txErrors);
+    }
+    for (const t of s.traps) {
+      trapPolicies.set({ connection: t.connection, child: t.child, reason: t.reason }, 1);
+      for (const kind of ['acquires', 'acquiresSuppressed', 'held', 'released', 'dropped'] as const) trapPackets.set({ connection: t.connection, child: t.child, kind }, t[kind]);
+    }
     for (const c of s.connections) {
       configured.set({ connection: c.name }, 1);
       ikeUp.set({ connection: c.name }, c.established);

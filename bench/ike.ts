@@ -16,6 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeCrypto, nodeRandom } from '../src/crypto/node.js';
+import type { AeadName, CryptoProvider, DhGroup, HashName, PrfName } from '../src/crypto/types.js';
 import { IkeEndpoint } from '../src/ike/endpoint.js';
 import type { IkeConfigInput, IkeConnectionInput } from '../src/ike/config.js';
 import type { Datagram } from '../src/ike/events.js';
@@ -62,13 +63,13 @@ class BackToBack {
   other = 0;
   now = 0;
 
-  constructor(kind: IkeBenchCase, n: number) {
+  constructor(kind: IkeBenchCase, n: number, provider: CryptoProvider = nodeCrypto) {
     const limits = { ikeSasPerPeerMax: n + 10, halfOpenMax: n + 10 };
     const cfgA: IkeConfigInput = { connections: Array.from({ length: n }, (_, i) => conn(`c${i}`, 'a', kind)), limits };
     const cfgB: IkeConfigInput = { connections: [conn('gw', 'b', kind)], limits };
     const wallClockMs = () => Date.now();
-    this.a = new IkeEndpoint({ provider: nodeCrypto, rng: nodeRandom, config: cfgA, wallClockMs });
-    this.b = new IkeEndpoint({ provider: nodeCrypto, rng: nodeRandom, config: cfgB, wallClockMs });
+    this.a = new IkeEndpoint({ provider, rng: nodeRandom, config: cfgA, wallClockMs });
+    this.b = new IkeEndpoint({ provider, rng: nodeRandom, config: cfgB, wallClockMs });
   }
 
   private static swap(d: Datagram): Datagram {
@@ -100,7 +101,84 @@ class BackToBack {
 
 export interface IkeRate { kind: IkeBenchCase; establishments: number; seconds: number; perSecond: number; msEach: number; cpuMsEach: number; perCpuSecond: number }
 export interface IkeMemory { n: number; gcAvailable: boolean; heapDeltaBytes: number; bytesPerPair: number; bytesPerIkeSa: number; externalPerIkeSa: number }
-export interface IkeReport { date: string; machine: MachineInfo; rates: IkeRate[]; memory: IkeMemory }
+/** The crypto one establishment needs (counted through a wrapping provider), timed alone in the same run. */
+export interface IkeFloor { ops: { op: string; perEstablishment: number; usEach: number }[]; floorMsEach: number; floorPerSecond: number }
+export interface IkeReport { date: string; machine: MachineInfo; rates: IkeRate[]; memory: IkeMemory; floor: IkeFloor }
+
+/** A provider that counts calls of the operations an establishment spends native crypto on. */
+function countingProvider(base: CryptoProvider, counts: Map<string, number>): CryptoProvider {
+  const bump = (k: string): void => void counts.set(k, (counts.get(k) ?? 0) + 1);
+  const group = (g: DhGroup): DhGroup => ({
+    id: g.id, publicLength: g.publicLength,
+    generate: (rng) => (bump(`dh${g.id}-generate`), g.generate(rng)),
+    computeSecret: (pair, peer) => (bump(`dh${g.id}-compute`), g.computeSecret(pair, peer)),
+  });
+  return {
+    ...base,
+    prf: (name: PrfName) => {
+      const p = base.prf(name);
+      return { outputLength: p.outputLength, keyLength: p.keyLength, compute: (k, d) => (bump(`prf-${name}`), p.compute(k, d)) };
+    },
+    hash: (name: HashName, data: Uint8Array) => (bump(`hash-${name}`), base.hash(name, data)),
+    dhGroup: (id: number) => { const g = base.dhGroup(id); return g && group(g); },
+    aead: (name: AeadName, key: Uint8Array) => {
+      bump(`aead-${name}-key`);
+      const a = base.aead(name, key);
+      return {
+        nonceLength: a.nonceLength, tagLength: a.tagLength,
+        seal: (n, aad, pt, dst, tag) => (bump(`aead-${name}-seal`), a.seal(n, aad, pt, dst, tag)),
+        open: (n, aad, ct, tag, dst) => (bump(`aead-${name}-open`), a.open(n, aad, ct, tag, dst)),
+      };
+    },
+  };
+}
+
+function timeUs(fn: () => void, minMs = 150): number {
+  for (let i = 0; i < 20; i++) fn();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs) { for (let i = 0; i < 20; i++) fn(); n += 20; }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+/** Times each counted operation alone with node:crypto (typical sizes: 32-byte keys, 100-300-byte inputs). */
+export function measureFloor(): IkeFloor {
+  const counts = new Map<string, number>();
+  const p = new BackToBack('psk-x25519', 30, countingProvider(nodeCrypto, counts));
+  for (let i = 0; i < 10; i++) p.establish(i);
+  counts.clear();
+  for (let i = 10; i < 30; i++) p.establish(i);
+  const x = nodeCrypto.dhGroup(31)!;
+  const pairA = x.generate(nodeRandom);
+  const pairB = x.generate(nodeRandom);
+  const key32 = nodeRandom.fill(new Uint8Array(32));
+  const data = nodeRandom.fill(new Uint8Array(120));
+  const aead = nodeCrypto.aead('aes-gcm-16', key32);
+  const buf = new Uint8Array(300);
+  const tag = new Uint8Array(16);
+  const nonce = new Uint8Array(12);
+  aead.seal(nonce, data, buf, buf, tag);
+  const sealed = buf.slice();
+  const sealedTag = tag.slice();
+  const timers: Record<string, () => void> = {
+    'dh31-generate': () => x.generate(nodeRandom),
+    'dh31-compute': () => x.computeSecret(pairA, pairB.publicKey),
+    'prf-hmac-sha256': () => nodeCrypto.prf('hmac-sha256').compute(key32, data),
+    'hash-sha1': () => nodeCrypto.hash('sha1', data.subarray(0, 28)),
+    'aead-aes-gcm-16-key': () => nodeCrypto.aead('aes-gcm-16', key32),
+    'aead-aes-gcm-16-seal': () => aead.seal(nonce, data, buf, buf, tag),
+    'aead-aes-gcm-16-open': () => { buf.set(sealed); aead.open(nonce, data, buf, sealedTag, buf); },
+  };
+  const ops: IkeFloor['ops'] = [];
+  let us = 0;
+  for (const [op, n] of [...counts].sort()) {
+    const t = timers[op];
+    const usEach = t ? timeUs(t) : 0;
+    ops.push({ op, perEstablishment: n / 20, usEach });
+    us += (n / 20) * usEach;
+  }
+  return { ops, floorMsEach: us / 1000, floorPerSecond: 1e6 / us };
+}
 
 export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000): IkeRate {
   const warm = new BackToBack(kind, 20);
@@ -139,7 +217,8 @@ export function measureMemory(n: number): IkeMemory {
 export function runIke(opts: { seconds: number; memoryN: number }): IkeReport {
   const rates = [measureRate('psk-x25519', opts.seconds), measureRate('cert-modp2048', opts.seconds)];
   const memory = measureMemory(opts.memoryN);
-  return { date: new Date().toISOString(), machine: machineInfo(), rates, memory };
+  const floor = measureFloor();
+  return { date: new Date().toISOString(), machine: machineInfo(), rates, memory, floor };
 }
 
 const LABEL: Record<IkeBenchCase, string> = {
@@ -162,6 +241,13 @@ export function formatIke(r: IkeReport): string {
     '',
     `Memory (target ≤ 8 KiB per IKE SA with one child): ${m.n} PSK + X25519 establishments, heap delta ${(m.heapDeltaBytes / 1024).toFixed(0)} KiB${m.gcAvailable ? ' after gc()' : ' (no --expose-gc: includes garbage)'} = ` +
     `**${(m.bytesPerIkeSa / 1024).toFixed(1)} KiB per IKE SA with one child** (per side; ${(m.bytesPerPair / 1024).toFixed(1)} KiB for both ends of one), plus ${(m.externalPerIkeSa).toFixed(0)} B external/ArrayBuffer.`,
+    '',
+    `Crypto floor of one PSK + X25519 establishment (both sides), same run: the provider calls it makes (counted through a wrapping provider), each timed alone with node:crypto. ` +
+    `**${r.floor.floorMsEach.toFixed(2)} ms = ${r.floor.floorPerSecond.toFixed(0)} establishments/s at best** with this provider on this machine; the rest of the CPU ms each above is the engine (codec, state, allocation, GC).`,
+    '',
+    '| operation | per establishment | µs each | µs per establishment |',
+    '|---|---:|---:|---:|',
+    ...r.floor.ops.map((o) => `| ${o.op} | ${o.perEstablishment.toFixed(1)} | ${o.usEach.toFixed(1)} | ${(o.perEstablishment * o.usEach).toFixed(0)} |`),
   ].join('\n');
 }
 

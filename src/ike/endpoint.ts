@@ -86,6 +86,7 @@ export class IkeEndpoint {
     this.cookies = new CookieJar(this.provider, this.rng, this.config.limits.cookieSecretLifetimeMs, opts.now ?? 0);
     const wall = opts.wallClockMs ?? ((n: number) => n);
     const self = this;
+    const countFragment = (k: keyof typeof FRAGMENT_COUNTER): void => void self.counters[FRAGMENT_COUNTER[k]]++;
     this.ctx = {
       provider: this.provider,
       rng: this.rng,
@@ -127,8 +128,7 @@ export class IkeEndpoint {
       reinitiate: (now, conn, children) => {
         self.startConnection(now, conn, children);
       },
-      makeProtection: (algs, keys, initiator) =>
-        makeSkProtection(self.provider, self.rng, algs, keys, initiator, undefined, (k) => void self.counters[FRAGMENT_COUNTER[k]]++),
+      makeProtection: (algs, keys, initiator) => makeSkProtection(self.provider, self.rng, algs, keys, initiator, undefined, countFragment),
       pools: this.pools,
     };
   }

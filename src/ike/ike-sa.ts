@@ -145,6 +145,7 @@ export type Pending =
   | { readonly kind: 'dpd' };
 
 let nextIkeId = 1;
+const NO_VIPS: readonly Uint8Array[] = Object.freeze([]);
 
 export class IkeSa {
   readonly ikeId: number;
@@ -177,10 +178,10 @@ export class IkeSa {
   lingerUntilMs: number | undefined;
   /** Raw bytes of the last request we answered, to recognise its retransmits (§2.1). */
   lastRequestRaw: Uint8Array | undefined;
-  /** Virtual IPs the peer assigned us (CFG_REPLY, §2.19). */
-  localVips: Uint8Array[] = [];
+  /** Virtual IPs the peer assigned us (CFG_REPLY, §2.19); a shared empty array until then (memory per SA). */
+  localVips: readonly Uint8Array[] = NO_VIPS;
   /** Virtual IPs we assigned the peer from our pools. */
-  remoteVips: Uint8Array[] = [];
+  remoteVips: readonly Uint8Array[] = NO_VIPS;
 
   constructor(
     readonly ctx: EngineContext,

@@ -83,13 +83,17 @@ export function ikeKeymatLength(algs: NegotiatedAlgorithms): number {
   return p + 2 * l.integKey + 2 * l.encrKeymat + 2 * p;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Splits the IKE DKM stream into SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr (§2.14). */
 export function splitIkeKeymat(algs: NegotiatedAlgorithms, dkm: Uint8Array): IkeKeys {
   const l = keymatLengths(algs);
   const p = prfKeyBytes(algs);
   let o = 0;
+  // Views into the one DKM buffer, and one shared empty array for the AEAD's absent SK_a: each
+  // separate Uint8Array + ArrayBuffer costs ~180 bytes of heap per IKE SA (the memory target).
   const take = (n: number): Uint8Array => {
-    const out = dkm.slice(o, o + n);
+    const out = n === 0 ? EMPTY : dkm.subarray(o, o + n);
     o += n;
     return out;
   };
@@ -186,8 +190,10 @@ export function deriveChildKeys(
   const seed = gir === undefined ? concat(nonceI, nonceR) : concat(gir, nonceI, nonceR);
   const keymat = prfPlus(prf, skD, seed, 2 * (l.encrKeymat + l.integKey));
   let o = 0;
+  // Separate buffers (the runtime owns them after child-up), except one shared empty array for an
+  // AEAD's absent integrity keys.
   const take = (n: number): Uint8Array => {
-    const out = keymat.slice(o, o + n);
+    const out = n === 0 ? EMPTY : keymat.slice(o, o + n);
     o += n;
     return out;
   };

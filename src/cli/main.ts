@@ -5,6 +5,38 @@
  */
 import { CliError, ExitCode } from './errors.js';
 
+/**
+ * libuv's thread pool (default 4 threads) runs fs, dns and crypto work, and each TUN reader and raw ESP
+ * reader parks one pool thread in poll(2) (koffi async calls). With 4 threads a daemon with TUN + raw
+ * ESP has 2 left for everything else, and `fs`/`dns` work queues behind them. `up` wants 16.
+ *
+ * libuv reads UV_THREADPOOL_SIZE once, when the pool first starts, and under Node 20 the ESM loader has
+ * already started it before this module runs (it reads this very file through fs/promises): setting
+ * process.env here is too late (measured: the pool stays at 4 threads). So for `up`, when the variable
+ * is unset, we set it and re-execute the same program with execve(2): same PID (scripts and tests that
+ * signal it keep working), same arguments and stdio (Node marks fds 0-2 close-on-exec; cleared first).
+ * If that fails the daemon runs with the default pool.
+ */
+const UV_THREADPOOL_SIZE = 16;
+
+async function reexecWithThreadPool(): Promise<void> {
+  if (process.env.UV_THREADPOOL_SIZE !== undefined || process.platform !== 'linux') return;
+  process.env.UV_THREADPOOL_SIZE = String(UV_THREADPOOL_SIZE);
+  try {
+    const koffi = (await import('koffi')).default;
+    const libc = koffi.load('libc.so.6');
+    const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+    const execve = libc.func('int execve(const char *path, const char **argv, const char **envp)');
+    const F_SETFD = 2;
+    for (const fd of [0, 1, 2]) fcntl(fd, F_SETFD, 0);
+    const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1), null];
+    const env = [...Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`), null];
+    execve(process.execPath, argv, env); // returns only on failure
+  } catch {
+    // keep the default pool
+  }
+}
+
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   up: { summary: 'run tunnels from a swanctl.conf in the foreground', load: () => import('./commands/up.js') },
   status: { summary: 'show IKE and child SAs of the running daemon', load: () => import('./commands/status.js') },
@@ -65,5 +97,7 @@ export async function main(argv: string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
 if (invokedDirectly || process.argv[1]?.endsWith('tsipsec') || process.argv[1]?.endsWith('main.js')) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => { process.stderr.write(String(e) + '\n'); process.exitCode = 1; });
+  // Only as the program itself (never when a test imports main): execve replaces the whole process.
+  const ready = process.argv[2] === 'up' ? reexecWithThreadPool() : Promise.resolve();
+  ready.then(() => main(process.argv.slice(2))).then((code) => { process.exitCode = code; }, (e: unknown) => { process.stderr.write(String(e) + '\n'); process.exitCode = 1; });
 }

@@ -3,12 +3,12 @@
  * `node dist/src/cli/main.js up` processes, both with `start_action = trap`: nothing is negotiated at
  * start, yet each side already routes the peer's subnet into its TUN device (the trap); a ping raises an
  * acquire, which brings up one IKE SA and the child, and later pings pass. `status --json` lists the
- * traps; on exit the routes are gone.
+ * traps; on exit the routes are gone. The `up` process runs with a 16-thread libuv pool (cli/main.ts).
  *
  * Outside CI without root it does not run, and says so; in CI it must run.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,9 @@ describe.runIf(enabled())('real namespaces: start_action = trap on both sides', 
       s.child.stderr?.on('data', (d: Buffer) => { s.out += d.toString(); });
       await waitFor(`${s.name} control socket`, () => existsSync(s.socket), 20_000);
     }
+
+    // main.ts re-executed `up` in place (same PID) with a 16-thread libuv pool: 1 main + 16 pool + V8/koffi threads.
+    expect(readdirSync(`/proc/${a.child!.pid}/task`).length, 'threads of the up process').toBeGreaterThanOrEqual(17);
 
     // Trap installed on both sides, nothing negotiated yet.
     for (const s of [a, b]) {

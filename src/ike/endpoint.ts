@@ -65,6 +65,9 @@ export class IkeEndpoint {
   /** Registered IKE SAs per peer address (the per-peer limit), and the address each was counted under. */
   private readonly perPeer = new Map<string, number>();
   private readonly countedAt = new Map<IkeSa, string>();
+  /** Registered IKE SAs by connection name (initiate() looks up an established SA without a scan). */
+  private readonly byConn = new Map<string, Set<IkeSa>>();
+  private readonly connAt = new Map<IkeSa, string>();
   /** Responder SAs by SPIi + peer address, to recognise IKE_SA_INIT retransmits. */
   private readonly byInit = new Map<string, IkeSa>();
   private readonly espSpis = new Set<number>();
@@ -104,6 +107,7 @@ export class IkeEndpoint {
       allocIkeSpi: () => self.allocIkeSpi(),
       registerSa: (sa) => {
         self.sas.set(hex(sa.localSpi), sa);
+        self.indexConn(sa, sa.conn.name);
         if (!self.live.has(sa)) {
           self.live.add(sa);
           const a = sa.remote.address;
@@ -115,6 +119,7 @@ export class IkeEndpoint {
       unregisterSa: (sa) => {
         const k = hex(sa.localSpi);
         if (self.sas.get(k) === sa) self.sas.delete(k);
+        self.indexConn(sa, undefined);
         if (self.live.delete(sa)) {
           const a = self.countedAt.get(sa)!;
           self.countedAt.delete(sa);
@@ -131,6 +136,24 @@ export class IkeEndpoint {
       makeProtection: (algs, keys, initiator) => makeSkProtection(self.provider, self.rng, algs, keys, initiator, undefined, countFragment),
       pools: this.pools,
     };
+  }
+
+  /** (Re)files `sa` under connection `name` (undefined: removes it). A responder's connection is
+   * settled in IKE_AUTH, which registers the SA again. */
+  private indexConn(sa: IkeSa, name: string | undefined): void {
+    const old = this.connAt.get(sa);
+    if (old === name) return;
+    if (old !== undefined) {
+      const set = this.byConn.get(old);
+      set?.delete(sa);
+      if (set && set.size === 0) this.byConn.delete(old);
+      this.connAt.delete(sa);
+    }
+    if (name === undefined) return;
+    let set = this.byConn.get(name);
+    if (!set) this.byConn.set(name, (set = new Set()));
+    set.add(sa);
+    this.connAt.set(sa, name);
   }
 
   private allocEspSpi(): number {
@@ -271,7 +294,7 @@ export class IkeEndpoint {
       children = [...conn.children];
     }
     let existing: IkeSa | undefined;
-    for (const s of this.live) {
+    for (const s of this.byConn.get(conn.name) ?? []) {
       if (s.conn === conn && s.phase.name === 'established' && !s.replacedBy) {
         existing = s;
         break;

@@ -259,6 +259,7 @@ export function handleAuthRequest(sa: IkeSa, now: number, messageId: number, inn
     return sa.die(now, 'auth-failed', failure);
   }
   sa.conn = conn;
+  sa.ctx.registerSa(sa); // re-files the SA under the connection IKE_AUTH chose
   sa.remoteId = formatIdentity(idi.idType, idi.data);
   sa.peerCertReq = certReqHashes(inner);
   const cred = credentialFor(sa, conn);

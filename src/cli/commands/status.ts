@@ -33,6 +33,12 @@ export function formatStatus(s: TunnelStatus, nowMs = performance.now()): string
       out.push(`    remote ${ch.tsRemote.join(' ')}`);
     });
   }
+  // Trap policies, like `swanctl --list-pols`: "gw/net, TRAP (start_action), tunnel: 198.19.1.0/24 === 198.19.2.0/24".
+  for (const t of s.traps ?? []) {
+    out.push(`${t.connection}/${t.child}, TRAP (${t.reason}), ${t.mode}: ${t.tsLocal.join(' ')} === ${t.tsRemote.join(' ')}${t.acquiring ? ', acquiring' : ''}`);
+    out.push(`    acquires ${t.acquires} (suppressed ${t.acquiresSuppressed}), held ${t.held}, released ${t.released}, dropped ${t.dropped}`);
+  }
+  if (s.rawEsp) out.push(`raw ESP: rx ${s.rawEsp.rxPackets} (${s.rawEsp.rxBytes} bytes, ${s.rawEsp.rxDrops} not ESP), tx ${s.rawEsp.txPackets} (${s.rawEsp.txBytes} bytes, ${s.rawEsp.txErrors} refused)`);
   if (s.tun) out.push(`tun ${s.tun.name}: mtu ${s.tun.mtu}, rx ${s.tun.rxPackets}, tx ${s.tun.txPackets}, rx drops ${s.tun.rxDrops}, tx drops ${s.tun.txDrops}`);
   const nz = (m: Record<string, number>) => Object.entries(m).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   out.push(`drops: tun ${nz(s.drops.tun)}; esp ${nz(s.drops.esp)}; ike ${nz(s.drops.ike)}`);

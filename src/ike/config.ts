@@ -55,6 +55,12 @@ export interface IkeRemoteAuth {
   readonly psk?: Uint8Array;
   /** Trust anchors (and intermediates) for the peer's certificate chain. */
   readonly cacerts?: readonly Uint8Array[];
+  /**
+   * Accept RFC 7296 §3.8 AUTH method 1 (RSA PKCS#1 v1.5 with SHA-1) from the peer, and use it
+   * ourselves towards a peer that did not announce SIGNATURE_HASH_ALGORITHMS (RFC 7427). Default
+   * false: SHA-1 signatures are refused (RFC 8247 §3.2).
+   */
+  readonly allowRsaSha1?: boolean;
 }
 
 export interface IkeChildConfig {

@@ -264,6 +264,10 @@ describe('AUTH signature scheme choice (RFC 7427 §4)', () => {
     expect(chooseScheme(rsa, 'pss', [2])).toEqual({ kind: 'rsa-pss', hash: 'sha256', saltLength: 32 });
     expect(chooseScheme(rsa, undefined, [4, 3])).toEqual({ kind: 'rsa-pkcs1', hash: 'sha384' });
     expect(chooseScheme(rsa, 'pss', [4])).toEqual({ kind: 'rsa-pss', hash: 'sha512', saltLength: 64 });
+    // Method 1 (SHA-1) only when allowed AND the peer announced no SIGNATURE_HASH_ALGORITHMS.
+    expect(chooseScheme(rsa, undefined, undefined, true)).toEqual({ kind: 'rsa-pkcs1', hash: 'sha1' });
+    expect(chooseScheme(rsa, undefined, [2], true)).toEqual({ kind: 'rsa-pkcs1', hash: 'sha256' });
+    expect(chooseScheme({ type: 'ec', bits: 256 }, undefined, undefined, true)).toEqual({ kind: 'ecdsa', hash: 'sha256' });
   });
   it('EC and Ed25519 keys use their own schemes whatever the padding setting', () => {
     expect(chooseScheme({ type: 'ec', bits: 256 }, 'pss', [2])).toEqual({ kind: 'ecdsa', hash: 'sha256' });

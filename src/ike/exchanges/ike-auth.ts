@@ -57,9 +57,12 @@ export function certReqHashes(payloads: readonly Payload[]): Uint8Array[] | unde
  * with the curve's hash, Ed25519; with SHA-256 unless the peer's SIGNATURE_HASH_ALGORITHMS lacks
  * it, then the first of SHA-384/512 it announced.
  */
-export function chooseScheme(key: SigningKey, padding: 'pkcs1' | 'pss' | undefined, peerHashIds: readonly number[] | undefined): SignatureScheme {
+export function chooseScheme(key: SigningKey, padding: 'pkcs1' | 'pss' | undefined, peerHashIds: readonly number[] | undefined, allowRsaSha1 = false): SignatureScheme {
   const base = defaultSchemeFor(key);
   if (base.kind !== 'rsa-pkcs1') return base;
+  // RFC 7296 §3.8 method 1 (PKCS#1 v1.5 SHA-1) only for a peer that announced no RFC 7427 support,
+  // and only when the connection allows it (swanctl-style opt-in; RFC 8247 §3.2 deprecates it).
+  if (allowRsaSha1 && peerHashIds === undefined) return { kind: 'rsa-pkcs1', hash: 'sha1' };
   const hashes = [['sha256', HashAlgorithmId.SHA2_256], ['sha384', HashAlgorithmId.SHA2_384], ['sha512', HashAlgorithmId.SHA2_512]] as const;
   const pick = hashes.find(([, id]) => peerHashIds === undefined || peerHashIds.includes(id)) ?? hashes[0];
   const hash = pick[0];
@@ -95,7 +98,7 @@ function makeAuth(sa: IkeSa, conn: IkeConnection, cred: LocalCredential | undefi
     return { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa.ctx.provider, prf, psk, octets) };
   }
   const key = cred.key;
-  const a = signAuth(sa.ctx.provider, key, chooseScheme(key, conn.local.rsaPadding, sa.peerHashIds), octets);
+  const a = signAuth(sa.ctx.provider, key, chooseScheme(key, conn.local.rsaPadding, sa.peerHashIds, conn.remote.allowRsaSha1 === true), octets);
   return { type: PayloadType.AUTH, critical: false, method: a.method, data: a.data };
 }
 
@@ -121,7 +124,7 @@ function verifyPeer(sa: IkeSa, now: number, conn: IkeConnection, id: IdPayload, 
     if (!chain.ok) return chain.reason;
     if (!certMatchesId(leaf, id.idType, id.data)) return `identity ${formatIdentity(id.idType, id.data)} not in certificate`;
     // RFC 7427 §4: method 14 only with a hash we announced in SIGNATURE_HASH_ALGORITHMS.
-    return verifyAuth(provider, leaf, auth.method, auth.data, octets, { rsaSha1Method1: false, hashIds: DEFAULT_SIGNATURE_HASH_ALGORITHMS }) ? undefined : 'signature does not verify';
+    return verifyAuth(provider, leaf, auth.method, auth.data, octets, { rsaSha1Method1: conn.remote.allowRsaSha1 === true, hashIds: DEFAULT_SIGNATURE_HASH_ALGORITHMS }) ? undefined : 'signature does not verify';
   } catch {
     return 'AUTH verification failed';
   }

@@ -90,6 +90,9 @@ export class TunnelRoutes implements RouteInstaller {
     return this.serial(async () => {
       const info = child.info;
       await this.setMtu(child, tun);
+      // RFC 7296 §2.19: a virtual IP the peer assigned us goes on the TUN device first, so localSource()
+      // finds it inside the local selectors and the routes use it as their source.
+      for (const vip of info.localVips ?? []) await this.addVip(vip, tun.name);
       await this.addRoutes(info.mode, child.tsLocal, child.tsRemote, info.localAddr.address, info.remoteAddr.address, tun);
     });
   }

@@ -95,12 +95,16 @@ const registry = new FinalizationRegistry<{ evp: Evp; ctxs: Ptr[] }>((held) => {
   held.ctxs.length = 0;
 });
 
-/** An AeadCipher on two EVP_CIPHER_CTX (seal, open), each created on first use with the key set once. */
+/**
+ * An AeadCipher on two EVP_CIPHER_CTX (seal, open), both created with the key at construction (the key
+ * copy is zeroed at once). Creating them lazily put a branch in seal/open that ran once per SA: V8
+ * deoptimized the warm per-packet code at the first packet of every new SA (datapath.ts warmUp).
+ */
 export class EvpAead implements AeadCipher {
   readonly nonceLength = NONCE_LENGTH;
   readonly tagLength = TAG_LENGTH;
-  private sealCtx: Ptr | null = null;
-  private openCtx: Ptr | null = null;
+  private sealCtx: Ptr | null;
+  private openCtx: Ptr | null;
   private readonly outl = new Int32Array(1);
   /** Scratch for CipherFinal_ex (writes nothing for GCM / ChaCha20-Poly1305, but wants a pointer). */
   private readonly finalOut = new Uint8Array(32);
@@ -113,6 +117,8 @@ export class EvpAead implements AeadCipher {
     this.key = key.slice();
     this.held = { evp, ctxs: [] };
     registry.register(this, this.held, this);
+    this.sealCtx = this.context(1);
+    this.openCtx = this.context(0);
   }
 
   private context(enc: 0 | 1): Ptr {
@@ -121,9 +127,7 @@ export class EvpAead implements AeadCipher {
     if (ctx === null) throw new Error('EvpAead: EVP_CIPHER_CTX_new failed');
     this.held.ctxs.push(ctx);
     if (this.evp.init(ctx, this.cipher, this.key, null, enc) !== 1) throw new Error('EvpAead: EVP_CipherInit_ex (key) failed');
-    if (enc === 1) this.sealCtx = ctx;
-    else this.openCtx = ctx;
-    if (this.sealCtx !== null && this.openCtx !== null && this.key !== null) {
+    if (enc === 0 && this.key !== null) {
       this.key.fill(0);
       this.key = null;
     }
@@ -135,7 +139,8 @@ export class EvpAead implements AeadCipher {
     if (tag.length < TAG_LENGTH) throw new Error(`aead seal: tag buffer must be 16 bytes, got ${tag.length}`);
     if (dst.length < plaintext.length) throw new Error('aead seal: dst shorter than plaintext');
     const evp = this.evp;
-    const ctx = this.sealCtx ?? this.context(1);
+    const ctx = this.sealCtx;
+    if (ctx === null) throw new Error('EvpAead: used after dispose()');
     const outl = this.outl;
     let ok = evp.init(ctx, null, null, nonce, 1);
     if (aad.length > 0) ok &= evp.update(ctx, null, outl, aad, aad.length);
@@ -150,7 +155,8 @@ export class EvpAead implements AeadCipher {
     if (nonce.length !== NONCE_LENGTH || tag.length !== TAG_LENGTH || dst.length < ciphertext.length) return false;
     if (this.disposed) return false;
     const evp = this.evp;
-    const ctx = this.openCtx ?? this.context(0);
+    const ctx = this.openCtx;
+    if (ctx === null) return false;
     const outl = this.outl;
     // SET_TAG reads from the pointer: copy so a tag that aliases dst (in-place callers) is not clobbered.
     this.tagIn.set(tag);

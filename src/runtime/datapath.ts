@@ -219,6 +219,48 @@ export class DataPath {
     return c;
   }
 
+  /**
+   * Runs `rounds` synthetic packets (a 84-byte ping and a 1400-byte packet, alternating) through
+   * `outbound` and `inbound` of a throwaway DataPath holding one SA pair with `info`'s algorithms and
+   * mode and fresh random keys (its outbound SA is its own inbound one), so V8 has optimized the
+   * per-packet code before the first real packet. Without it the first thousand packets run in the
+   * interpreter: a ping through an idle tunnel took ~0.15 ms more per hop (bench/e2e RTT). The keys
+   * and CBC IVs are a fixed pattern (they protect nothing) so the real RandomSource is not drawn from.
+   */
+  warmUp(info: ChildSaInfo, rounds = 2000): void {
+    // Two mirrored SA pairs with the child's own selectors: X seals what Y opens and back, so both
+    // directions see the real selector ranges (tunnel mode, IPv4 selectors; else nothing to warm).
+    const l = info.tsLocal[0];
+    const r = info.tsRemote[0];
+    if (info.mode !== 'tunnel' || l === undefined || r === undefined || l.startAddress.length !== 4 || r.startAddress.length !== 4) return;
+    const k1 = new Uint8Array(info.keys.encrOut.length).fill(0x5a);
+    const k2 = new Uint8Array(info.keys.encrOut.length).fill(0x6b);
+    const i1 = new Uint8Array(info.keys.integOut.length).fill(0xa5);
+    const i2 = new Uint8Array(info.keys.integOut.length).fill(0xb6);
+    const scratch = new DataPath(this.provider, { fill: (out: Uint8Array) => out.fill(0x3c) });
+    const common = { localAddr: { address: '127.0.0.1', port: 4500 }, remoteAddr: { address: '127.0.0.1', port: 4500 }, replayWindow: Math.max(64, info.replayWindow) };
+    scratch.install({ ...info, ...common, childName: 'warm-x', spiIn: 0x7fff0001, spiOut: 0x7fff0002, keys: { encrIn: k1, encrOut: k2, integIn: i1, integOut: i2 } }, 0.5);
+    scratch.install({ ...info, ...common, childName: 'warm-y', spiIn: 0x7fff0002, spiOut: 0x7fff0001, tsLocal: info.tsRemote, tsRemote: info.tsLocal, keys: { encrIn: k2, encrOut: k1, integIn: i2, integOut: i1 } }, 0.5);
+    // ICMP echo, UDP and TCP (the branches of the header peek and selector match), small and large, both
+    // ways; times are fractional like the runtime's performance.now(), so no field changes representation later.
+    const packets: Uint8Array[] = [];
+    for (const [src, dst] of [[l, r], [r, l]] as const) {
+      for (const [protocol, len] of [[1, 84], [17, 1400], [6, 1400], [6, 52]] as const) {
+        const p = new Uint8Array(len);
+        writeIpv4Header(p, 0, { totalLength: len, protocol, src: src.startAddress, dst: dst.startAddress });
+        p[20] = protocol === 1 ? 8 : 0x30; p[21] = 0x39; p[22] = 0x30; p[23] = 0x39;
+        if (protocol === 6) p[32] = 0x50;
+        packets.push(p);
+      }
+    }
+    for (let i = 0; i < rounds; i++) {
+      const out = scratch.outbound(packets[i & 7]!);
+      if (out === null || scratch.inbound(out.data.slice(), i + 0.5) === null) throw new Error(`warm-up: ${info.childName}: the ESP path fails on its own SA pair`);
+    }
+    scratch.remove(0x7fff0001);
+    scratch.remove(0x7fff0002);
+  }
+
   installed(): readonly InstalledChild[] {
     return this.children;
   }

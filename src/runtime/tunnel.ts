@@ -469,6 +469,15 @@ export class Tunnel {
   private installChild(info: ChildSaInfo, now: number, oldSpiIn?: number): void {
     try {
       const old = oldSpiIn === undefined ? undefined : this.datapath.child(oldSpiIn);
+      if (!this.warmedUp) {
+        // Once per process run: the per-packet path gets optimized before the first real packet.
+        this.warmedUp = true;
+        try {
+          this.datapath.warmUp(info);
+        } catch (err) {
+          this.opts.logs?.sub('esp').error({ child: info.childName, err: (err as Error).message }, 'ESP warm-up failed');
+        }
+      }
       const c = this.datapath.install(info, now, old !== undefined && !info.initiator);
       const carry = old !== undefined && sameRoutes(old.info, info);
       if (carry) this.routesCarried.add(old.info.spiIn);
@@ -481,6 +490,7 @@ export class Tunnel {
     }
   }
 
+  private warmedUp = false;
   /** Inbound SPIs of rekeyed-away SAs whose routes their successor took over. */
   private readonly routesCarried = new Set<number>();
 

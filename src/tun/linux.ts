@@ -331,9 +331,13 @@ export class LinuxTun implements TunDevice {
     this.armAsyncPoll();
   }
 
-  private armAsyncPoll(): void {
+  private readonly armAsyncPoll = (): void => {
+    if (this.closed) {
+      this.resolvePollIdle?.();
+      return;
+    }
     this.lc.pollAsync(this.pollFds as Uint8Array, 2, -1, this.onAsyncPoll);
-  }
+  };
 
   private readonly onAsyncPoll = (err: unknown, result: number): void => {
     if (this.closed) {
@@ -359,6 +363,8 @@ export class LinuxTun implements TunDevice {
       return;
     }
     this.drain();
-    this.armAsyncPoll();
+    // Re-arm after the handler's microtasks (the UDP transport flushes its sendmmsg queue in one): the
+    // koffi async call wakes a pool thread (futex round trip), which must not delay the packets just read.
+    queueMicrotask(this.armAsyncPoll);
   };
 }

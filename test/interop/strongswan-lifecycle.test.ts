@@ -16,12 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interopEnabled } from './env.js';
 import { createTopology, destroyTopology, topology } from './harness/topology.js';
-import { run, waitFor } from './harness/sh.js';
+import { killPid, run, spawnLogged, waitFor } from './harness/sh.js';
+import type { ChildProcess } from 'node:child_process';
 import { matrix } from './harness/results.js';
+import type { CharonChild } from './harness/strongswan.js';
+import type { TunnelStatus } from '../../src/runtime/tunnel.js';
 import { bringUp, charonLogTail, makePair, ping, sleep, startPair, stopPair, tsIkeCount, type Pair, type Side } from './harness/pair.js';
 
 const LOSS_BOUND = 5;
 const other = (s: Side): Side => (s === 'tsipsec' ? 'strongswan' : 'tsipsec');
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
 describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecycle against strongSwan', () => {
   const t = topology('tl1');
@@ -34,14 +38,24 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
     if (!process.env.TSIPSEC_KEEP) rmSync(work, { recursive: true, force: true });
   });
 
-  const withPair = async (p: Pair, fn: (p: Pair) => Promise<void>): Promise<void> => {
+  // IKE only on the wire (port 500, and 4500 behind the non-ESP marker): the record of who sent which
+  // CREATE_CHILD_SA/INFORMATIONAL when, kept with the logs (TSIPSEC_KEEP=1 keeps the work directory).
+  const withPair = async (p: Pair, fn: (p: Pair) => Promise<void>, capture = false): Promise<void> => {
+    let cap: ChildProcess | undefined;
     try {
       await startPair(p);
+      if (capture) cap = spawnLogged('ip', ['netns', 'exec', t.nsW, 'tcpdump', '-i', t.bridge, '-U', '-n', '-s', '0', '-w', join(p.dir, 'ike.pcap'), 'udp port 500 or (udp port 4500 and udp[8:4] = 0)']);
       await fn(p);
     } catch (e) {
-      (e as Error).message += `\n--- tsipsec output ---\n${p.ts.output().slice(-6000)}\n--- charon log ---\n${charonLogTail(p)}`;
+      try {
+        writeFileSync(join(p.dir, 'tsipsec.log'), p.ts.output());
+        writeFileSync(join(p.dir, 'tsipsec-status.json'), JSON.stringify(await p.ts.status(), null, 1));
+        writeFileSync(join(p.dir, 'charon-sas.txt'), (await p.ss.sas()).text);
+      } catch { /* the daemons may be gone */ }
+      (e as Error).message += `\n--- tsipsec output ---\n${p.ts.output().slice(-6000)}\n--- charon log ---\n${charonLogTail(p)}\n(logs in ${p.dir})`;
       throw e;
     } finally {
+      await killPid(cap, 'SIGINT');
       await stopPair(p);
     }
   };
@@ -86,14 +100,47 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
         const r = await ping(p, 500, 0.05, 1);
         const lost = r.sent - r.received;
         // A rekey may be in flight right now (the next one is due ~30 s in): wait for a settled state,
-        // one IKE SA and one child on each side, nothing left over from the rekeys.
+        // one IKE SA and one installed child on each side, nothing left over from the rekeys, except
+        // for what strongSwan itself loses: charon 5.9.8 keeps a rekeyed child (state DELETED, inbound
+        // SA still installed) until the kernel reports that SA's hard expiry; when that expiry arrives
+        // while charon's own IKE rekey is moving the children to the new IKE SA, the delete job logs
+        // "CHILD_SA ESP/0x<spi>/<addr> not found for delete" and the DELETED entry stays listed for good
+        // (child life 11 s and IKE rekey at ~19 s line up in about 1 run in 8). Such an entry, and only
+        // such, is allowed: DELETED, and charon's log names its lost delete.
         let seen = '';
+        let lostDeletes: CharonChild[] = [];
+        let settled: { ts: TunnelStatus['ikeSas'][number]['children'][number]; ss: CharonChild } | undefined;
         await waitFor('one IKE SA and one child on each side', async () => {
           const st = (await p.ts.status()).ikeSas;
           const ss = await p.ss.sas();
-          seen = `tsipsec: ${JSON.stringify(st.map((x) => ({ state: x.state, spiI: x.spiI, initiator: x.initiator, children: x.children.map((c) => `${c.state} ${c.spiIn.toString(16)}/${c.spiOut.toString(16)}`) })))}\ncharon: ${ss.text}`;
-          return st.length === 1 && st[0]!.children.length === 1 && ss.ike.length === 1 && ss.children.length === 1;
+          const log = p.ss.log();
+          seen = `tsipsec: ${JSON.stringify(st.map((x) => ({ state: x.state, spiI: x.spiI, initiator: x.initiator, children: x.children.map((c) => `${c.state} ${hex8(c.spiIn)}/${hex8(c.spiOut)}`) })))}\ncharon: ${ss.text}`;
+          const installed = ss.childSas.filter((c) => c.state === 'INSTALLED');
+          const others = ss.childSas.filter((c) => c.state !== 'INSTALLED');
+          lostDeletes = others.filter((c) => c.state === 'DELETED' && c.spiIn !== undefined && log.includes(`CHILD_SA ESP/0x${hex8(c.spiIn)}/${p.t.addrB} not found for delete`));
+          const ok = st.length === 1 && st[0]!.state === 'established' && st[0]!.children.length === 1 && st[0]!.children[0]!.state === 'installed'
+            && ss.ike.length === 1 && /ESTABLISHED/.test(ss.ike[0]!) && installed.length === 1 && lostDeletes.length === others.length;
+          if (ok) settled = { ts: st[0]!.children[0]!, ss: installed[0]! };
+          return ok;
         }, 20_000, 200).catch((e: Error) => { throw new Error(`${e.message}\n${seen}`); });
+        // In that settled state charon's installed child is tsipsec's child (the same SPI pair, crossed;
+        // tsipsec's status was read first, so a rekey in between shows as a mismatch: look again once),
+        // the leftovers are not, and traffic flows over it.
+        const { ts: tsChild, ss: ssChild } = settled!;
+        const pair = (ts: { spiIn: number; spiOut: number }): number[] => [ts.spiOut >>> 0, ts.spiIn >>> 0];
+        if (ssChild.spiIn !== pair(tsChild)[0]) {
+          const again = { ts: (await p.ts.status()).ikeSas[0]!.children[0]!, ss: (await p.ss.sas()).childSas.find((c) => c.state === 'INSTALLED') };
+          expect([again.ss?.spiIn, again.ss?.spiOut], seen).toEqual(pair(again.ts));
+        } else {
+          expect([ssChild.spiIn, ssChild.spiOut], seen).toEqual(pair(tsChild));
+        }
+        for (const c of lostDeletes) {
+          expect(pair(tsChild)).not.toContain(c.spiIn);
+          expect(pair(tsChild)).not.toContain(c.spiOut);
+        }
+        if (lostDeletes.length) ctx.note(`charon kept ${lostDeletes.length} DELETED child (its delete job lost in its IKE rekey)`);
+        const again = await ping(p, 3);
+        expect(again.received, again.out).toBe(3);
         const after = (await p.ts.status()).ikeSas;
         const childRekeys = (p.ts.output().match(/CHILD SA rekeyed/g) ?? []).length;
         const ssLog = p.ss.log();
@@ -110,7 +157,7 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
         expect(after[0]!.children[0]!.spiIn).not.toBe(before.children[0]!.spiIn);
         expect(ssLog).not.toMatch(/received (INVALID_SYNTAX|NO_PROPOSAL_CHOSEN|TEMPORARY_FAILURE|CHILD_SA_NOT_FOUND)/);
         expect(lost, `lost ${lost} of ${r.sent} pings`).toBeLessThanOrEqual(LOSS_BOUND);
-      });
+      }, true);
     }, 90_000);
   }
 

@@ -111,14 +111,40 @@ export class Charon {
   /** Kills charon without letting it send Deletes (SIGKILL): the peer only learns of it by DPD. */
   async kill(): Promise<void> { await killPid(this.child, 'SIGKILL'); this.child = undefined; }
 
-  /** swanctl --list-sas, parsed to the IKE SA lines ("ipx: #1, ESTABLISHED, ...") and child lines. */
-  async sas(): Promise<{ ike: string[]; children: string[]; text: string }> {
+  /**
+   * swanctl --list-sas, parsed to the IKE SA lines ("ipx: #1, ESTABLISHED, ...") and child lines, and
+   * each child's state and SPIs (`childSas`).
+   */
+  async sas(): Promise<{ ike: string[]; children: string[]; childSas: CharonChild[]; text: string }> {
     const text = await this.listSas();
     const lines = text.split('\n');
     return {
       ike: lines.filter((l) => /^\S+: #\d+, /.test(l)),
       children: lines.filter((l) => /^\s+\S+: #\d+, reqid/.test(l)),
+      childSas: parseChildSas(text),
       text,
     };
   }
+}
+
+/** One CHILD_SA of `swanctl --list-sas`: its state (INSTALLED, REKEYED, DELETED, ...) and SPIs. */
+export interface CharonChild { id: number; state: string; spiIn: number | undefined; spiOut: number | undefined }
+
+/**
+ *     ipx: #7, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-256
+ *       installed 0s ago, rekeying in 8s, expires in 11s
+ *       in  60e756fd,      0 bytes,     0 packets
+ *       out 91158581,      0 bytes,     0 packets
+ */
+export function parseChildSas(text: string): CharonChild[] {
+  const out: CharonChild[] = [];
+  let cur: CharonChild | undefined;
+  for (const l of text.split('\n')) {
+    const head = /^\s+\S+: #(\d+), reqid \d+, (\w+)/.exec(l);
+    if (head) { cur = { id: Number(head[1]), state: head[2]!, spiIn: undefined, spiOut: undefined }; out.push(cur); continue; }
+    if (/^\S/.test(l)) { cur = undefined; continue; }
+    const spi = /^\s+(in|out) +([0-9a-f]{8})\b/.exec(l);
+    if (cur && spi) cur[spi[1] === 'in' ? 'spiIn' : 'spiOut'] = parseInt(spi[2]!, 16);
+  }
+  return out;
 }

@@ -27,6 +27,7 @@ import {
 } from 'node:crypto';
 import * as nodeCryptoModule from 'node:crypto';
 import { INTEG_BY_NAME, PRF_BY_NAME } from './algorithms.js';
+import { loadNativeKdf } from './node-native-kdf.js';
 import { certSubjectAltNames, certSubjectDer, certValidity } from './asn1.js';
 import {
   ECP_PARAMS,
@@ -82,9 +83,13 @@ export const nodeRandom: RandomSource = {
       randomFillSync(randomPool);
       randomPoolPos = 0;
     }
-    out.set(randomPool.subarray(randomPoolPos, randomPoolPos + n));
-    randomPool.fill(0, randomPoolPos, randomPoolPos + n);
-    randomPoolPos += n;
+    // A byte loop, not set(subarray()): requests are ≤ 256 bytes and a view per call is garbage.
+    const at = randomPoolPos;
+    for (let i = 0; i < n; i++) {
+      out[i] = randomPool[at + i]!;
+      randomPool[at + i] = 0;
+    }
+    randomPoolPos = at + n;
     return out;
   },
 };
@@ -566,7 +571,11 @@ function verify(cert: Certificate, scheme: SignatureScheme, data: Uint8Array, si
   }
 }
 
-export const nodeCrypto: CryptoProvider = {
+/**
+ * node:crypto alone (no koffi): what `nodeCrypto` falls back to when libcrypto.so.3 cannot be loaded,
+ * kept as a provider of its own so the vector tests and the bench run this path too.
+ */
+export const nodeCryptoJs: CryptoProvider = {
   name: 'node',
   aead,
   cbc,
@@ -579,4 +588,16 @@ export const nodeCrypto: CryptoProvider = {
   loadPrivateKey,
   sign,
   verify,
+};
+
+/**
+ * The node provider: node:crypto (OpenSSL), with the IKE key-derivation work — the PRF and prf+,
+ * hashes, X25519 — on the same OpenSSL through koffi (node-native-kdf.ts) when libcrypto.so.3 loads
+ * (bound at first use; `nativeKdfLoadError()` says why it did not). Else exactly `nodeCryptoJs`.
+ */
+export const nodeCrypto: CryptoProvider = {
+  ...nodeCryptoJs,
+  prf: (name: PrfName): Prf => (loadNativeKdf()?.prf ?? prf)(name),
+  hash: (name: HashName, data: Uint8Array): Uint8Array => (loadNativeKdf()?.hash ?? hash)(name, data),
+  dhGroup: (id: number): DhGroup | undefined => (id === 31 ? (loadNativeKdf()?.x25519 ?? x25519Group) : DH_GROUPS.get(id)),
 };

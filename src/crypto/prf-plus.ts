@@ -19,23 +19,25 @@ export const PRF_PLUS_MAX_ITERATIONS = 255;
  */
 export function prfPlus(prf: Prf, key: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
   if (!Number.isInteger(length) || length < 0) throw new Error(`prfPlus: length ${length} is not a non-negative integer`);
-  const out = new Uint8Array(length);
-  if (length === 0) return out;
+  if (length === 0) return new Uint8Array(0);
   const iterations = Math.ceil(length / prf.outputLength);
   if (iterations > PRF_PLUS_MAX_ITERATIONS) {
     throw new Error(`prfPlus: length ${length} needs ${iterations} iterations, more than ${PRF_PLUS_MAX_ITERATIONS}`);
   }
-  let prev = new Uint8Array(0);
-  let offset = 0;
+  if (prf.plus !== undefined) return prf.plus(key, seed, length);
+  // T1..Tn into one output buffer; one input buffer T(i-1) | S | i reused for every block.
+  const h = prf.outputLength;
+  const out = new Uint8Array(length);
+  const input = new Uint8Array(h + seed.length + 1);
+  input.set(seed, h);
   for (let i = 1; i <= iterations; i++) {
-    const input = new Uint8Array(prev.length + seed.length + 1);
-    input.set(prev, 0);
-    input.set(seed, prev.length);
-    input[input.length - 1] = i;
-    prev = Uint8Array.from(prf.compute(key, input));
-    const take = Math.min(prev.length, length - offset);
-    out.set(prev.subarray(0, take), offset);
-    offset += take;
+    input[h + seed.length] = i;
+    const t = prf.compute(key, i === 1 ? input.subarray(h) : input);
+    if (t.length !== h) throw new Error(`prfPlus: prf returned ${t.length} bytes, outputLength is ${h}`);
+    const offset = (i - 1) * h;
+    out.set(length - offset >= h ? t : t.subarray(0, length - offset), offset);
+    input.set(t, 0);
   }
+  input.fill(0);
   return out;
 }

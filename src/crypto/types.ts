@@ -68,6 +68,12 @@ export interface Prf {
   /** Preferred key length (RFC 7296 §2.14: for HMAC PRFs, the output length). */
   readonly keyLength: number;
   compute(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * Optional fast path for prf+ (RFC 7296 §2.13): the first `length` bytes of prf+(key, seed), a new
+   * array. `prfPlus()` (prf-plus.ts) checks `length` (1 to 255 blocks) before calling it and computes
+   * the stream from `compute` when a provider leaves this out.
+   */
+  plus?(key: Uint8Array, seed: Uint8Array, length: number): Uint8Array;
 }
 
 /** Hash functions (used by NAT detection: SHA-1; RFC 7427 signatures: SHA-256/384/512). */

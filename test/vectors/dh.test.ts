@@ -8,10 +8,13 @@ import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
 import { ECP_PARAMS, MODP_2048_PRIME_HEX } from '../../src/crypto/dh-params.js';
 import { nobleCrypto } from '../../src/crypto/noble.js';
-import { nodeCrypto } from '../../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs } from '../../src/crypto/node.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
 import type { CryptoProvider, DhGroup, DhKeyPair, RandomSource } from '../../src/crypto/types.js';
 import { hex, loadVectors, toHex } from './load.js';
+
+/** nodeCrypto runs the PRF, prf+, hashes and X25519 on libcrypto through koffi (node-native-kdf.ts); nodeCryptoJs is its node:crypto-only fallback. */
+const PROVIDERS: ReadonlyArray<readonly [string, CryptoProvider]> = [['node, native KDF', nodeCrypto], ['node:crypto only', nodeCryptoJs], ['noble', nobleCrypto]];
 
 /** A RandomSource that hands out exactly `bytes`, then fails. */
 function fixedRandom(bytes: Uint8Array): RandomSource {
@@ -56,7 +59,7 @@ describe('group parameters', () => {
   });
 });
 
-describe.each([nodeCrypto, nobleCrypto])('DH vectors ($name provider)', (p: CryptoProvider) => {
+describe.each(PROVIDERS)('DH vectors (%s provider)', (_label, p: CryptoProvider) => {
   it('reports undefined for unsupported groups', () => {
     expect(p.dhGroup(2)).toBeUndefined();
     expect(p.dhGroup(32)).toBeUndefined();

@@ -5,9 +5,12 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../src/crypto/noble.js';
-import { nodeCrypto } from '../../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs } from '../../src/crypto/node.js';
 import type { CryptoProvider, IntegName, PrfName } from '../../src/crypto/types.js';
 import { hex, loadVectors, toHex } from './load.js';
+
+/** nodeCrypto runs the PRF, prf+, hashes and X25519 on libcrypto through koffi (node-native-kdf.ts); nodeCryptoJs is its node:crypto-only fallback. */
+const PROVIDERS: ReadonlyArray<readonly [string, CryptoProvider]> = [['node, native KDF', nodeCrypto], ['node:crypto only', nodeCryptoJs], ['noble', nobleCrypto]];
 
 const rfc4231 = [...loadVectors('hmac-sha2-rfc4231.txt')];
 const prfs: Array<[PrfName, 'hmac_sha256' | 'hmac_sha384' | 'hmac_sha512', number]> = [
@@ -42,7 +45,7 @@ const rfc4868: Array<{ integ: IntegName; keyLength: number; full: string; icvLen
 ];
 const HI_THERE = new TextEncoder().encode('Hi There');
 
-describe.each([nodeCrypto, nobleCrypto])('HMAC vectors ($name provider)', (p: CryptoProvider) => {
+describe.each(PROVIDERS)('HMAC vectors (%s provider)', (_label, p: CryptoProvider) => {
   it('has all RFC 4231 cases', () => {
     expect(rfc4231.length).toBe(7);
   });

@@ -7,12 +7,15 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EncrId, IntegId, KeId, PrfId } from '../../src/crypto/algorithms.js';
 import { nobleCrypto } from '../../src/crypto/noble.js';
-import { nodeCrypto } from '../../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs } from '../../src/crypto/node.js';
 import { prfPlus } from '../../src/crypto/prf-plus.js';
-import type { Prf } from '../../src/crypto/types.js';
+import type { CryptoProvider, Prf } from '../../src/crypto/types.js';
 import { deriveChildKeys, deriveIkeKeys, deriveRekeyedIkeKeys } from '../../src/ike/keys.js';
 import type { NegotiatedAlgorithms } from '../../src/ike/proposals.js';
 import { hex, loadVectors, toHex } from './load.js';
+
+/** nodeCrypto runs the PRF, prf+, hashes and X25519 on libcrypto through koffi (node-native-kdf.ts); nodeCryptoJs is its node:crypto-only fallback. */
+const PROVIDERS: ReadonlyArray<readonly [string, CryptoProvider]> = [['node, native KDF', nodeCrypto], ['node:crypto only', nodeCryptoJs], ['noble', nobleCrypto]];
 
 const v = loadVectors('ikev2-kdf-cavp-sha1-libreswan.txt').get('cavp-ikev2-sha1-count0')!;
 const cat = (...p: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(p));
@@ -71,7 +74,7 @@ const girNew = hex(v.gir_new!);
 const cbc: NegotiatedAlgorithms = { encr: { id: EncrId.AES_CBC, keyLength: 256 }, integ: IntegId.HMAC_SHA2_256_128, prf: PrfId.HMAC_SHA2_256, dh: KeId.MODP_2048 };
 const gcm: NegotiatedAlgorithms = { encr: { id: EncrId.AES_GCM_16, keyLength: 128 }, prf: PrfId.HMAC_SHA2_384, dh: KeId.ECP_256 };
 
-describe.each([nodeCrypto, nobleCrypto])('deriveIkeKeys / rekey / child ($name provider)', (provider) => {
+describe.each(PROVIDERS)('deriveIkeKeys / rekey / child (%s provider)', (_label, provider: CryptoProvider) => {
   it('AES-CBC-256 + HMAC-SHA2-256-128 + PRF-HMAC-SHA2-256: SK_* match the oracle split', () => {
     const { skeyseed, keys } = deriveIkeKeys(provider, cbc, gir, ni, nr, spiI, spiR);
     const ss = hmac('sha256', cat(ni, nr), gir);

@@ -5,15 +5,18 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../src/crypto/noble.js';
-import { nodeCrypto } from '../../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs } from '../../src/crypto/node.js';
 import { prfPlus } from '../../src/crypto/prf-plus.js';
-import type { Prf, PrfName } from '../../src/crypto/types.js';
+import type { CryptoProvider, Prf, PrfName } from '../../src/crypto/types.js';
 import { hex, loadVectors, toHex } from './load.js';
+
+/** nodeCrypto runs the PRF, prf+, hashes and X25519 on libcrypto through koffi (node-native-kdf.ts); nodeCryptoJs is its node:crypto-only fallback. */
+const PROVIDERS: ReadonlyArray<readonly [string, CryptoProvider]> = [['node, native KDF', nodeCrypto], ['node:crypto only', nodeCryptoJs], ['noble', nobleCrypto]];
 
 const vectors = loadVectors('ikev2-prfplus-cavp-sp800-135.txt');
 const PRF_OF: Record<string, PrfName> = { 'HMAC-SHA2-256': 'hmac-sha256', 'HMAC-SHA2-384': 'hmac-sha384', 'HMAC-SHA2-512': 'hmac-sha512' };
 
-describe.each([nodeCrypto, nobleCrypto])('prf+ CAVP SP 800-135 ($name provider)', (provider) => {
+describe.each(PROVIDERS)('prf+ CAVP SP 800-135 (%s provider)', (_label, provider: CryptoProvider) => {
   it('has vectors', () => {
     expect(vectors.size).toBeGreaterThanOrEqual(6);
   });

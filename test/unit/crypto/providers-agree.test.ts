@@ -5,7 +5,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../../src/crypto/noble.js';
-import { nodeCrypto } from '../../../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs } from '../../../src/crypto/node.js';
+import { loadNativeKdf, nativeKdfLoadError } from '../../../src/crypto/node-native-kdf.js';
+import { prfPlus } from '../../../src/crypto/prf-plus.js';
+import { seededRandom } from '../../../src/crypto/seeded-random.js';
 import { withEvpAead } from '../../../src/crypto/node-evp.js';
 import type { AeadName, IntegName, PrfName } from '../../../src/crypto/types.js';
 
@@ -159,5 +162,67 @@ describe('node and noble providers agree', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('the libcrypto KDF path (node-native-kdf.ts) agrees with noble and with node:crypto alone', () => {
+  const native = loadNativeKdf();
+
+  it('loads on this machine (else nodeCrypto silently falls back to node:crypto)', () => {
+    expect(nativeKdfLoadError()).toBeUndefined();
+    expect(native).toBeDefined();
+    expect(native!.version).toMatch(/^OpenSSL 3\./);
+    // nodeCrypto really serves these from libcrypto: the fast prf+ path is there, node:crypto's is not
+    expect(nodeCrypto.prf('hmac-sha256').plus).toBeTypeOf('function');
+    expect(nodeCryptoJs.prf('hmac-sha256').plus).toBeUndefined();
+    expect(nodeCrypto.dhGroup(31)).toBe(native!.x25519);
+  });
+
+  it.each<PrfName>(['hmac-sha256', 'hmac-sha384', 'hmac-sha512'])('%s prf and prf+ (one keyed context, any length up to 255 blocks) match noble and node:crypto', (name) => {
+    const out = nodeCrypto.prf(name).outputLength;
+    fc.assert(
+      fc.property(bytes(0, 200), bytes(0, 300), fc.integer({ min: 0, max: 255 * out }), bytes(0, 150), (key, seed, length, data) => {
+        const n = nodeCrypto.prf(name);
+        const want = prfPlus(nobleCrypto.prf(name), key, seed, length);
+        expect(hexOf(prfPlus(n, key, seed, length))).toBe(hexOf(want));
+        expect(hexOf(prfPlus(nodeCryptoJs.prf(name), key, seed, length))).toBe(hexOf(want));
+        // the shared HMAC_CTX is re-keyed by each call: interleave with another key
+        expect(hexOf(n.compute(data, seed))).toBe(hexOf(nobleCrypto.prf(name).compute(data, seed)));
+        // views with an offset (subarray) are read from their offset
+        const padded = new Uint8Array(key.length + 7);
+        padded.set(key, 7);
+        expect(hexOf(n.compute(padded.subarray(7), data))).toBe(hexOf(nobleCrypto.prf(name).compute(key, data)));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('X25519: same key pairs as noble from the same RandomSource, same secrets both ways, a second computeSecret on one pair still works', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.integer(), (sa, sb) => {
+        const gn = nodeCrypto.dhGroup(31)!;
+        const gb = nobleCrypto.dhGroup(31)!;
+        const a = gn.generate(seededRandom(sa));
+        expect(hexOf(a.publicKey)).toBe(hexOf(gb.generate(seededRandom(sa)).publicKey));
+        const b = gb.generate(seededRandom(sb + 0.5));
+        const s1 = gn.computeSecret(a, b.publicKey);
+        expect(s1).not.toBeNull();
+        expect(hexOf(s1!)).toBe(hexOf(gb.computeSecret(b, a.publicKey)!));
+        expect(hexOf(gn.computeSecret(a, b.publicKey)!)).toBe(hexOf(s1!)); // own key imported again from its bytes
+        expect(hexOf(nodeCryptoJs.dhGroup(31)!.computeSecret(a, b.publicKey)!)).toBe(hexOf(s1!));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('X25519: low-order peer values (all-zero shared secret, RFC 7748 §6.1) and wrong lengths give null', () => {
+    const g = nodeCrypto.dhGroup(31)!;
+    const pair = g.generate(seededRandom(7));
+    expect(g.computeSecret(pair, new Uint8Array(32))).toBeNull(); // u = 0
+    const one = new Uint8Array(32);
+    one[0] = 1;
+    expect(g.computeSecret(pair, one)).toBeNull(); // u = 1
+    expect(g.computeSecret(pair, new Uint8Array(31))).toBeNull();
+    expect(g.computeSecret(g.generate(seededRandom(8)), new Uint8Array(33))).toBeNull();
   });
 });

@@ -68,6 +68,7 @@ export class IkeEndpoint {
   /** Registered IKE SAs by connection name (initiate() looks up an established SA without a scan). */
   private readonly byConn = new Map<string, Set<IkeSa>>();
   private readonly connAt = new Map<IkeSa, string>();
+  private connByName: Map<string, IkeConnection> | undefined;
   /** Responder SAs by SPIi + peer address, to recognise IKE_SA_INIT retransmits. */
   private readonly byInit = new Map<string, IkeSa>();
   private readonly espSpis = new Set<number>();
@@ -274,7 +275,13 @@ export class IkeEndpoint {
   // ---- commands ----------------------------------------------------------------------------------
 
   private connection(name: string): IkeConnection {
-    const c = this.config.connections.find((x) => x.name === name);
+    // A map built at first use (config is fixed for the endpoint's life): a gateway with thousands of
+    // connections no longer scans them all per initiate().
+    if (this.connByName === undefined) {
+      this.connByName = new Map();
+      for (const x of this.config.connections) if (!this.connByName.has(x.name)) this.connByName.set(x.name, x); // the first wins, as find() did
+    }
+    const c = this.connByName.get(name);
     if (!c) throw new Error(`initiate: no connection named '${name}'`);
     return c;
   }
@@ -321,7 +328,8 @@ export class IkeEndpoint {
 
   /** Our not yet established initiator IKE SA of `conn` to its first remote address, if any. */
   private establishingSa(conn: IkeConnection): IkeSa | undefined {
-    for (const s of this.live) {
+    // byConn holds every registered SA of the connection (initiator SAs are filed at registration).
+    for (const s of this.byConn.get(conn.name) ?? []) {
       if (s.conn !== conn || !s.initiator || s.replacedBy || s.remote.address !== conn.remoteAddrs[0]) continue;
       if (s.phase.name === 'init-sent' || s.phase.name === 'auth-sent') return s;
     }

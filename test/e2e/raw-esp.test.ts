@@ -104,7 +104,7 @@ describe.runIf(enabled())('raw ESP between two tsipsec processes (encap = no, re
     await lab.execIn('b', 'ip', ['addr', 'add', `${LAN.b}/32`, 'dev', 'lo']);
 
     const pcap = join(work, 'link.pcap');
-    const cap = lab.spawnIn('a', tcpdump!, ['-i', 'tsraw-a0', '-U', '-n', '-s', '0', '-w', pcap]);
+    const cap = lab.spawnIn('a', tcpdump!, ['-i', 'tsraw-a0', '--immediate-mode', '-U', '-n', '-s', '0', '-w', pcap]);
     await new Promise((r) => setTimeout(r, 800));
 
     const sock = (s: 'a' | 'b') => join(work, `${s}.sock`);
@@ -145,7 +145,9 @@ describe.runIf(enabled())('raw ESP between two tsipsec processes (encap = no, re
     expect(cc.packetsOut).toBeGreaterThanOrEqual(PINGS);
     expect(cc.packetsIn).toBeGreaterThanOrEqual(PINGS);
 
-    await new Promise((r) => setTimeout(r, 300));
+    // libpcap's TPACKET_V3 ring hands tcpdump a block when it is full or after 1 s, and SIGINT does not read
+    // an open block: --immediate-mode plus a wait longer than that timeout keeps the tail of the capture.
+    await new Promise((r) => setTimeout(r, 1300));
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 5000);
       cap.once('exit', () => { clearTimeout(t); resolve(); });

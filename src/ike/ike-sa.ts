@@ -492,23 +492,23 @@ function isKnown(p: Payload): p is KnownPayload {
 }
 
 export function findNotify(payloads: readonly Payload[], notifyType: number): NotifyPayload | undefined {
-  for (const p of payloads) if (isKnown(p) && p.type === PayloadType.NOTIFY && p.notifyType === notifyType) return p;
+  for (const p of payloads) if (p.type === PayloadType.NOTIFY && isKnown(p) && p.notifyType === notifyType) return p; // the cheap type test first
   return undefined;
 }
 
 /** The first error notify (type < 16384) in a message, if any. */
 export function firstError(payloads: readonly Payload[]): number | undefined {
-  for (const p of payloads) if (isKnown(p) && p.type === PayloadType.NOTIFY && p.notifyType > 0 && p.notifyType < 16384) return p.notifyType;
+  for (const p of payloads) if (p.type === PayloadType.NOTIFY && isKnown(p) && p.notifyType > 0 && p.notifyType < 16384) return p.notifyType;
   return undefined;
 }
 
 export function findPayload<T extends number>(payloads: readonly Payload[], type: T): PayloadOf<T> | undefined {
-  for (const p of payloads) if (isKnown(p) && p.type === type) return p as PayloadOf<T>;
+  for (const p of payloads) if (p.type === type && isKnown(p)) return p as PayloadOf<T>;
   return undefined;
 }
 
 export function findPayloads<T extends number>(payloads: readonly Payload[], type: T): PayloadOf<T>[] {
-  return payloads.filter((p) => isKnown(p) && p.type === type) as PayloadOf<T>[];
+  return payloads.filter((p) => p.type === type && isKnown(p)) as PayloadOf<T>[];
 }
 
 export function drawBytes(rng: RandomSource, n: number): Uint8Array {

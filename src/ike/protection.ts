@@ -37,6 +37,9 @@ export interface MessageProtection {
   readonly fragmentStats: FragmentStats;
 }
 
+/** fragmentStats before any SKF fragment arrived. */
+const NO_FRAGMENTS: FragmentStats = Object.freeze({ accepted: 0, duplicates: 0, icvFailures: 0, badFragments: 0, limitHits: 0, restarts: 0, evictions: 0, completed: 0 });
+
 export function makeSkProtection(
   provider: CryptoProvider,
   rng: RandomSource,
@@ -48,16 +51,21 @@ export function makeSkProtection(
 ): MessageProtection {
   const out = new SkCipher(provider, skKeysFor(algs, keys, initiator ? 'i' : 'r'));
   const inn = new SkCipher(provider, skKeysFor(algs, keys, initiator ? 'r' : 'i'));
-  const reassembler = new FragmentReassembler(fragmentLimits, onFragmentStat);
+  // The reassembler (a Map, limits and 8 counters) is made at the first SKF fragment: most IKE SAs
+  // never see one, and each costs heap per SA and CPU per establishment (bench/ike.ts).
+  let reassembler: FragmentReassembler | undefined;
   const iv = (n: number): Uint8Array => rng.fill(new Uint8Array(n));
   return {
-    fragmentStats: reassembler.stats,
+    get fragmentStats(): FragmentStats {
+      return reassembler?.stats ?? NO_FRAGMENTS;
+    },
     seal(header, inner, fragmentSize) {
       return encodeProtected(header, inner, out, iv, fragmentSize === undefined ? undefined : { fragmentSize });
     },
     open(raw, msg) {
       const last = msg.payloads[msg.payloads.length - 1];
       if (last && last.type === PayloadType.SKF) {
+        reassembler ??= new FragmentReassembler(fragmentLimits, onFragmentStat);
         const r = reassembler.add(raw, msg, inn);
         if (r.status === 'incomplete') return 'incomplete';
         if (r.status === 'error') return { ok: false, error: r.error };

@@ -86,9 +86,16 @@ export class SkCipher {
    * final lengths already in place.
    */
   seal(aadPrefix: Uint8Array, plaintext: Uint8Array, iv: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.ivLength + this.paddedLength(plaintext.length) + this.icvLength);
+    this.sealInto(aadPrefix, plaintext, iv, out);
+    return out;
+  }
+
+  /** `seal` into `out` (exactly the SK body's length, `overhead(plaintext.length) + plaintext.length`). */
+  sealInto(aadPrefix: Uint8Array, plaintext: Uint8Array, iv: Uint8Array, out: Uint8Array): void {
     if (iv.length !== this.ivLength) throw new RangeError(`SkCipher.seal: iv must be ${this.ivLength} bytes, got ${iv.length}`);
     const padded = this.paddedLength(plaintext.length);
-    const out = new Uint8Array(this.ivLength + padded + this.icvLength);
+    if (out.length !== this.ivLength + padded + this.icvLength) throw new RangeError(`SkCipher.sealInto: out must be ${this.ivLength + padded + this.icvLength} bytes, got ${out.length}`);
     out.set(iv, 0);
     const enc = out.subarray(this.ivLength, this.ivLength + padded);
     enc.set(plaintext, 0); // pad bytes stay zero
@@ -100,7 +107,6 @@ export class SkCipher {
       this.cbc!.encrypt(iv, enc, enc);
       this.mac!.compute([aadPrefix, out.subarray(0, this.ivLength + padded)], icv);
     }
-    return out;
   }
 
   /** Verifies and decrypts an SK body; the inner payload bytes, or null. Never throws. */
@@ -122,8 +128,11 @@ export class SkCipher {
     return plain.subarray(0, encLength - 1 - padLength);
   }
 
+  /** salt ‖ IV in one scratch array per cipher (providers keep no reference past the call, types.ts). */
+  private readonly nonceScratch = new Uint8Array(AEAD_SALT_LENGTH + AEAD_IV_LENGTH);
+
   private nonce(iv: Uint8Array): Uint8Array {
-    const n = new Uint8Array(AEAD_SALT_LENGTH + AEAD_IV_LENGTH);
+    const n = this.nonceScratch;
     n.set(this.salt!, 0);
     n.set(iv, AEAD_SALT_LENGTH);
     return n;
@@ -144,15 +153,15 @@ function sealDatagram(
   const bodyLength = plaintext.length + cipher.overhead(plaintext.length);
   const payloadLength = 4 + fixed + bodyLength;
   if (payloadLength > 0xffff) throw new RangeError(`encodeProtected: inner payloads of ${plaintext.length} bytes exceed one SK payload; set fragmentSize`);
-  const w = new Writer(IKE_HEADER_LENGTH + payloadLength);
+  const w = new Writer(IKE_HEADER_LENGTH + 4 + fixed);
   writeHeader(w, { ...header, nextPayload: outerType, length: IKE_HEADER_LENGTH + payloadLength });
   w.u8(innerType).u8(0).u16(payloadLength);
   if (frag) w.u16(frag.n).u16(frag.total);
   const aadPrefix = w.finish();
-  const body = cipher.seal(aadPrefix, plaintext, iv(cipher.ivLength));
-  const out = new Uint8Array(aadPrefix.length + body.length);
+  // The body is sealed in place behind the header: one datagram buffer, no separate body to copy.
+  const out = new Uint8Array(aadPrefix.length + bodyLength);
   out.set(aadPrefix, 0);
-  out.set(body, aadPrefix.length);
+  cipher.sealInto(aadPrefix, plaintext, iv(cipher.ivLength), out.subarray(aadPrefix.length));
   return out;
 }
 

@@ -3,7 +3,8 @@
  * (this machine's kernel has no ESP, and libreswan has no userspace ESP): PSK and certificates (RSA-3072
  * leaves from a private CA, imported into pluto's NSS database; IKE_AUTH is fragmented per RFC 7383),
  * tunnel and transport mode, tsipsec as initiator and as responder. tsipsec forces ESP in UDP 4500
- * (encap = yes); pluto (encapsulation=auto) follows the NAT detection. All cells run in one UML boot;
+ * (encap = yes); pluto (encapsulation=auto) follows the NAT detection. The cells run in user-mode-linux,
+ * two boots side by side (namespaces tkl0-*, tkl1-*);
  * each cell's records are checked as in kernel-strongswan.test.ts (harness/kernel-scenario.ts).
  */
 import { afterAll, describe } from 'vitest';
@@ -50,5 +51,5 @@ describe.runIf(kernelEspEnabled('interop kernel-libreswan', { libreswan: true })
     pki?.cleanup();
     if (!process.env.TSIPSEC_KEEP) rmSync(work, { recursive: true, force: true });
   });
-  declareKernelCells(m, work, ENTRIES, () => (pki ??= distinctSerials(makePki())));
+  declareKernelCells(m, work, 'tkl', ENTRIES, () => (pki ??= distinctSerials(makePki())));
 });

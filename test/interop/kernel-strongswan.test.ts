@@ -1,8 +1,8 @@
 /**
  * Interop matrix rows 8, 11 (and 12 once tsipsec has a raw-ESP path) against strongSwan 5.9 with KERNEL
- * ESP (charon + kernel-netlink), which this machine's kernel cannot do: the cells run one after another
- * in one user-mode-linux boot (test/interop/harness/uml.ts, test/interop/uml/scenario.sh: namespaces,
- * charon, `tsipsec up` under the guest's Node, traffic and the wire capture), then each cell's records
+ * ESP (charon + kernel-netlink), which this machine's kernel cannot do: the cells run in user-mode-linux,
+ * two boots side by side, cells one after another in each (harness/uml.ts, kernel-scenario.ts
+ * kernelBatches; namespaces tks0-*, tks1-*; test/interop/uml/scenario.sh: namespaces, charon, `tsipsec up` under the guest's Node, traffic and the wire capture), then each cell's records
  * are checked on the host (harness/kernel-scenario.ts: same SPIs and keys in tsipsec's keylog and
  * charon's kernel SAs, ping and TCP both ways, only IKE/ESP on the wire, every ESP packet decrypted by
  * tsipsec's decode).
@@ -39,5 +39,5 @@ describe.runIf(kernelEspEnabled('interop kernel-strongswan'))('interop (kernel E
     await m.finish();
     if (!process.env.TSIPSEC_KEEP) rmSync(work, { recursive: true, force: true });
   });
-  declareKernelCells(m, work, ENTRIES, () => undefined);
+  declareKernelCells(m, work, 'tks', ENTRIES, () => undefined);
 });

@@ -13,6 +13,7 @@
  *    decrypts every ESP packet (with ESN when negotiated) — as many as tsipsec counted.
  */
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { beforeAll } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,8 +30,10 @@ import type { TunnelStatus } from '../../../src/runtime/tunnel.js';
 
 export const REPO = join(import.meta.dirname, '..', '..', '..');
 export const MARKER = 'ipxmark!';
-/** Namespace prefix of the cells (private to the guest in UML; on a host kernel with ESP they are tsu-*). */
+/** Default namespace prefix of a cell (private to the guest in UML; test files pass their own, see declareKernelCells). */
 export const NS_PREFIX = 'tsu';
+/** What swanctl needs (configs, PSKs, PEM certificates and keys): its default plugin list takes seconds to load in UML. */
+const SWANCTL_PLUGINS = 'pem pkcs1 pkcs8 x509 pubkey openssl random';
 
 export interface KernelCell {
   /** Directory name of the cell. */
@@ -52,8 +55,8 @@ export interface KernelCell {
   expectEsn: boolean;
 }
 
-/** Writes scenario.env, ts/ and peer/ into `out`. */
-export async function prepareCell(out: string, c: KernelCell, pki: PkiFiles | undefined): Promise<void> {
+/** Writes scenario.env, ts/ and peer/ into `out`; `prefix` names the cell's namespaces (<prefix>-a, -b, -w). */
+export async function prepareCell(out: string, c: KernelCell, pki: PkiFiles | undefined, prefix = NS_PREFIX): Promise<void> {
   rmSync(out, { recursive: true, force: true });
   for (const d of ['ts/x509', 'ts/x509ca', 'ts/private', 'peer']) mkdirSync(join(out, d), { recursive: true });
   // Daemon run directories stay off hostfs (unix sockets there are unreliable): the guest's tmpfs.
@@ -76,6 +79,7 @@ export async function prepareCell(out: string, c: KernelCell, pki: PkiFiles | un
     for (const d of ['etc/swanctl/x509', 'etc/swanctl/x509ca', 'etc/swanctl/private']) mkdirSync(join(peerDir, d), { recursive: true });
     writeFileSync(join(peerDir, 'etc', 'strongswan.conf'), strongswanConf({
       name: 'b', vici: `unix://${runDir}/peer/run/charon.vici`, logFile: `${runDir}/peer/log/charon.log`, libipsec: false,
+      swanctlLoad: SWANCTL_PLUGINS,
     }));
     writeFileSync(join(peerDir, 'etc', 'swanctl', 'swanctl.conf'), scenarioConf({
       local: '198.18.10.2', remote: '198.18.10.1', localId: 'b.ipx.test', remoteId: 'a.ipx.test',
@@ -95,13 +99,24 @@ export async function prepareCell(out: string, c: KernelCell, pki: PkiFiles | un
       execFileSync('/usr/bin/openssl', ['pkcs12', '-export', '-in', pki.path('b.pem'), '-inkey', pki.path('b.key'), '-name', LS_CERT_NICK,
         '-passout', 'pass:', '-out', join(peerDir, 'b.p12')], { stdio: ['ignore', 'pipe', 'pipe'] });
     }
+    // pluto's NSS database (it needs one even for PSK), with the CA and b's PKCS#12 for certificates
+    // (INTEROP.md §5). Built here on the host: the NSS tools take seconds each to start in UML.
+    const nss = `sql:${join(peerDir, 'nss')}`;
+    const tool = (cmd: string, args: string[]): void => { execFileSync(cmd, ['-d', nss, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }); };
+    mkdirSync(join(peerDir, 'nss'));
+    tool('/usr/bin/certutil', ['-N', '--empty-password']);
+    if (cert && pki) {
+      tool('/usr/bin/certutil', ['-A', '-n', 'tsipsec interop CA', '-t', 'CT,,', '-a', '-i', join(peerDir, 'ca.pem')]);
+      tool('/usr/bin/pk12util', ['-i', join(peerDir, 'b.p12'), '-W', '']);
+      tool('/usr/bin/certutil', ['-M', '-n', 'tsipsec interop CA', '-t', 'CT,,']);
+    }
   }
   // 64 KiB of TCP payload, the marker in every 16 bytes.
   const payload = Buffer.alloc(64 * 1024);
   for (let i = 0; i < payload.length; i += 16) { payload.write(MARKER, i, 'latin1'); payload.writeUInt32BE(i, i + 8); payload.writeUInt32BE(0x7473_7500, i + 12); }
   writeFileSync(join(out, 'payload.bin'), payload);
   const env: Record<string, string> = {
-    P: NS_PREFIX, PEER: c.peer, INITIATOR: c.initiator, MODE: c.mode, AUTH: c.auth, RUN: runDir,
+    P: prefix, PEER: c.peer, INITIATOR: c.initiator, MODE: c.mode, AUTH: c.auth, RUN: runDir,
     REPO, NODE: process.execPath, LSROOT: LS_ROOT,
   };
   writeFileSync(join(out, 'scenario.env'), Object.entries(env).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
@@ -264,7 +279,8 @@ export function verifyCell(out: string, c: KernelCell): string[] {
   const cc = after?.ikeSas[0]?.childCounters[0];
   if (!cc) fail('ts-status-after.json has no child counters');
   const counted = cc!.packetsIn + cc!.packetsOut;
-  const dropped = Number(/(\d+) packets? dropped by kernel/.exec(read(out, 'tcpdump.txt'))?.[1] ?? 0);
+  // tcpdump prints its counters on SIGUSR1 too (scenario.sh waits for it to drain): the last block is the final one.
+  const dropped = Number([...read(out, 'tcpdump.txt').matchAll(/(\d+) packets? dropped by kernel/g)].at(-1)?.[1] ?? 0);
   notes.push(`ESP: ${esp.length} captured, all decrypted; tsipsec counted ${counted}${dropped ? `; tcpdump dropped ${dropped}` : ''}`);
   if (esp.length < 12) fail(`only ${esp.length} ESP packets captured (≥ 12 pings alone)`);
   // tcpdump on a loaded machine can drop packets (it says so); otherwise the capture holds exactly what tsipsec sent and received.
@@ -280,32 +296,51 @@ export interface KernelEntry {
 }
 
 /**
- * Declares the cells of one test file: a beforeAll that prepares every cell and runs them all in one
- * kernel with ESP, then one matrix cell (vitest test) per entry that checks its records. The matrix
- * gets each cell's own wall time inside the kernel.
+ * How many kernels with ESP run a file's cells side by side: user-mode-linux has one CPU, so two UML
+ * boots on a machine with two or more cores halve the wall time (each boot costs ~4 s). Cells are dealt
+ * round-robin. TSIPSEC_UML_BATCHES overrides (1 = all cells in one boot, one after another).
  */
-export function declareKernelCells(m: Matrix, work: string, entries: readonly KernelEntry[], pki: () => PkiFiles | undefined, cellTimeoutSec = 90): void {
-  let batch: KernelRun | undefined;
+export function kernelBatches(cells: number): number {
+  const want = Number(process.env.TSIPSEC_UML_BATCHES) || Math.min(2, availableParallelism());
+  return Math.max(1, Math.min(want, cells));
+}
+
+/**
+ * Declares the cells of one test file: a beforeAll that prepares every cell and runs them in
+ * `kernelBatches` kernels with ESP at once (cells of a batch one after another), then one matrix cell
+ * (vitest test) per entry that checks its records. The matrix gets each cell's own wall time inside
+ * the kernel. `prefix` names the file's namespaces (with the batch number: <prefix>0-a, ...), distinct
+ * per file so that files and batches never share a namespace when they run on a host kernel with ESP.
+ */
+export function declareKernelCells(m: Matrix, work: string, prefix: string, entries: readonly KernelEntry[], pki: () => PkiFiles | undefined, cellTimeoutSec = 90): void {
+  const n = kernelBatches(entries.length);
+  const batchOf = (i: number): number => i % n;
+  const batchDir = (b: number): string => join(work, `b${b}`);
+  const cellDir = (i: number): string => join(batchDir(batchOf(i)), entries[i]!.cell.id);
+  const batches: Array<KernelRun | undefined> = [];
   let batchError: Error | undefined;
   beforeAll(async () => {
     try {
-      for (const e of entries) await prepareCell(join(work, e.cell.id), e.cell, e.cell.auth === 'cert' ? pki() : undefined);
-      batch = await runKernelCells(work, entries.map((e) => e.cell.id), cellTimeoutSec);
+      for (const [i, e] of entries.entries()) await prepareCell(cellDir(i), e.cell, e.cell.auth === 'cert' ? pki() : undefined, `${prefix}${batchOf(i)}`);
+      const cellsOf = (b: number): string[] => entries.flatMap((e, i) => (batchOf(i) === b ? [e.cell.id] : []));
+      const runs = await Promise.all(Array.from({ length: n }, (_, b) => runKernelCells(batchDir(b), cellsOf(b), cellTimeoutSec)));
+      batches.push(...runs);
     } catch (e) {
       batchError = e as Error;
     }
-  }, (60 + entries.length * (cellTimeoutSec + 15)) * 1000);
-  for (const e of entries) {
+  }, (60 + Math.ceil(entries.length / n) * (cellTimeoutSec + 15)) * 1000);
+  for (const [i, e] of entries.entries()) {
     m.cell(e.scenario, e.column, 'initiates', async (ctx) => {
       if (batchError) throw batchError;
-      const out = join(work, e.cell.id);
+      const out = cellDir(i);
       const o = cellOutcome(out);
       if (Number.isFinite(o.seconds)) ctx.seconds(o.seconds);
       if (o.code !== 0) {
+        const batch = batches[batchOf(i)];
         const why = o.code === -1 ? 'never ran (kernel boot failed or the batch timed out)' : o.code === 124 || o.code === 137 ? 'timed out' : `ended with ${o.code}`;
-        throw new Error(`${e.cell.id}: scenario ${why}\n${batch ? `batch: ${batch.where}, ${batch.seconds.toFixed(1)} s, exit ${batch.code}${batch.timedOut ? ' (TIMED OUT)' : ''}\n${read(work, 'guest.log').slice(-1500)}\n${batch.console.slice(-1000)}` : ''}\n${cellDiagnostics(out)}`);
+        throw new Error(`${e.cell.id}: scenario ${why}\n${batch ? `batch ${batchOf(i)}: ${batch.where}, ${batch.seconds.toFixed(1)} s, exit ${batch.code}${batch.timedOut ? ' (TIMED OUT)' : ''}\n${read(batchDir(batchOf(i)), 'guest.log').slice(-1500)}\n${batch.console.slice(-1000)}` : ''}\n${cellDiagnostics(out)}`);
       }
-      for (const n of verifyCell(out, e.cell)) ctx.note(n);
+      for (const note of verifyCell(out, e.cell)) ctx.note(note);
     }, 30_000);
   }
 }

@@ -20,9 +20,10 @@ export interface CharonOptions {
 
 /**
  * charon's strongswan.conf (INTEROP.md §4): kernel-netlink (kernel ESP), with kernel-libipsec in front of
- * it on a kernel without ESP; ike = 4 and chd = 4 in the log, so the keys are there too.
+ * it on a kernel without ESP; ike = 4 and chd = 4 in the log, so the keys are there too. `swanctlLoad`
+ * limits the plugins swanctl loads (its default list costs seconds per call in user-mode-linux).
  */
-export function strongswanConf(o: { name: string; vici: string; logFile: string; libipsec: boolean; charonSettings?: string | undefined }): string {
+export function strongswanConf(o: { name: string; vici: string; logFile: string; libipsec: boolean; charonSettings?: string | undefined; swanctlLoad?: string }): string {
   const kernel = o.libipsec ? 'kernel-libipsec kernel-netlink' : 'kernel-netlink';
   return `charon {
   load_modular = no
@@ -56,7 +57,9 @@ ${o.charonSettings ?? ''}
     }
   }
 }
-swanctl { socket = ${o.vici} }
+swanctl {
+  socket = ${o.vici}${o.swanctlLoad ? `\n  load = ${o.swanctlLoad}` : ''}
+}
 `;
 }
 

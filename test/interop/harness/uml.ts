@@ -38,12 +38,12 @@ let espProbe: Promise<boolean> | undefined;
 
 /**
  * Whether this host's kernel can do ESP itself: adds an AES-GCM ESP SA in a scratch namespace
- * (tsu-probe), the check INTEROP.md §0 recommends. Cached for the process.
+ * (tsu-probe-<pid>), the check INTEROP.md §0 recommends. Cached for the process.
  */
 export function hostKernelHasEsp(): Promise<boolean> {
   espProbe ??= (async () => {
     if (process.env.TSIPSEC_INTEROP_FORCE_UML) return false;
-    const n = 'tsu-probe';
+    const n = `tsu-probe-${process.pid}`; // test files run in parallel workers probe at the same time
     await run('ip', ['netns', 'delete', n]);
     if ((await run('ip', ['netns', 'add', n])).code !== 0) return false;
     try {

@@ -13,6 +13,10 @@
 # Output in $OUT: steps (one "name rc" line per step), ts-status*.json, peer-*.txt, ping-*.txt,
 # recv-*.bin, wire.pcap, tcpdump.txt, ts-keys/, ts.log, peer logs.
 # Every wait is bounded; daemons are stopped and namespaces removed at the end (trap), whatever failed.
+# $OUT/timeline: "name seconds" (guest uptime) for every step and sub-step, to see where a cell's time goes.
+# Inside UML each process start and page fault is costly (one CPU, syscalls trapped by the UML kernel), so
+# the script starts few processes and overlaps what can overlap: capture, tsipsec and the peer start
+# together; status snapshots run beside the traffic; pings and the TCP transfers run both ways at once.
 set -u
 : "${OUT:?OUT must name the scenario directory}"
 . "$OUT/scenario.env"
@@ -25,29 +29,38 @@ TS_PID= PEER_PID= CAP_PID=
 LSW="$LSROOT/usr/libexec/ipsec/whack --rundir $PD/run"
 if [ "$MODE" = transport ]; then SRC_A=$A DST_B=$B; else SRC_A=$LAN_A DST_B=$LAN_B; fi
 
+# mark NAME: a timestamp in $OUT/timeline (guest uptime, no process started).
+mark() { read -r now _ </proc/uptime; echo "$1 $now" >>"$OUT/timeline"; }
 # step NAME RC: records a step; returns RC, so `step x $? || exit 1` ends a cell whose later steps cannot pass.
-step() { echo "$1 $2" >>"$OUT/steps"; echo "== step $1 -> $2 at $(cut -d" " -f1 /proc/uptime) s"; return "$2"; }
-# wait_until SECONDS COMMAND...: polls every 0.1 s
+step() { echo "$1 $2" >>"$OUT/steps"; read -r now _ </proc/uptime; echo "$1 $now" >>"$OUT/timeline"; echo "== step $1 -> $2 at $now s"; return "$2"; }
+# wait_until SECONDS COMMAND...: polls every 0.05 s, bounded by the guest's clock (not by counting polls:
+# a poll that starts processes can itself take longer than the interval here).
 wait_until() {
-  t=$(( $1 * 10 )); shift
-  while [ "$t" -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; t=$((t - 1)); done
-  return 1
+  read -r w0 _ </proc/uptime; dl=$(( ${w0%.*} + $1 )); shift
+  while :; do
+    "$@" >/dev/null 2>&1 && return 0
+    read -r w _ </proc/uptime; [ "${w%.*}" -lt "$dl" ] || return 1
+    sleep 0.05
+  done
 }
-stop_pid() { # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS
-  [ -n "$1" ] || return 0
-  kill -TERM "$1" 2>/dev/null || return 0
-  n=$(( $2 * 10 ))
-  while [ "$n" -gt 0 ] && kill -0 "$1" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
-  kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null
+stop_pids() { # stop_pids SECONDS PID...: SIGTERM to all at once, SIGKILL to those still there after SECONDS
+  lim=$1; shift
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+  n=$(( lim * 20 ))
+  for p in "$@"; do
+    while [ "$n" -gt 0 ] && kill -0 "$p" 2>/dev/null; do sleep 0.05; n=$((n - 1)); done
+    kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
+  done
   return 0
 }
 
 cleanup() {
   trap - EXIT INT TERM
   [ -n "$CAP_PID" ] && { kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; }
-  stop_pid "$TS_PID" 5
-  if [ "$PEER" = libreswan ] && [ -n "$PEER_PID" ]; then timeout 5 $LSW --shutdown >/dev/null 2>&1; fi
-  stop_pid "$PEER_PID" 5
+  # Both daemons stop at once (charon alone takes ~2 s on SIGTERM); nothing is checked after this.
+  if [ "$PEER" = libreswan ] && [ -n "$PEER_PID" ]; then timeout 5 $LSW --shutdown >/dev/null 2>&1 & fi
+  stop_pids 5 $TS_PID $PEER_PID
+  wait
   cp "$TSD/out.log" "$OUT/ts.log" 2>/dev/null
   cp -r "$TSD/keys" "$OUT/ts-keys" 2>/dev/null
   cp "$RUN/wire.pcap" "$OUT/wire.pcap" 2>/dev/null
@@ -56,36 +69,44 @@ cleanup() {
   cp "$PD/log/pluto.log" "$OUT/pluto.log" 2>/dev/null
   for n in "$NA" "$NB" "$NW"; do ip netns delete "$n" 2>/dev/null; done
   [ "${KEEP_RUN:-}" = 1 ] || rm -rf "$RUN"
+  mark teardown
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+mark start
 rm -rf "$RUN" && mkdir -p "$TSD" "$PD" && cp -r "$OUT/ts/." "$TSD/" && cp -r "$OUT/peer/." "$PD/" || { step prepare 1; exit 1; }
 mkdir -p "$PD/run" "$PD/log" "$TSD/keys"
 
-# --- topology (test/interop/harness/topology.ts in shell) ---
+# --- topology (test/interop/harness/topology.ts in shell): one `ip -batch` per namespace ---
 topo() {
+  printf 'netns add %s\nnetns add %s\nnetns add %s\n' "$NA" "$NB" "$NW" | ip -batch - || return 1
   for n in "$NA" "$NB" "$NW"; do
-    ip netns add "$n" && ip -n "$n" link set lo up && ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || return 1
+    ip netns exec "$n" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6' || return 1
   done
-  ip -n "$NW" link add "$BR" type bridge && ip -n "$NW" link set "$BR" up || return 1
+  ip -n "$NW" -batch - <<EOT || return 1
+link set lo up
+link add $BR type bridge
+link set $BR up
+link add ${P}wa type veth peer name ${P}a0 netns $NA
+link add ${P}wb type veth peer name ${P}b0 netns $NB
+link set ${P}wa master $BR up
+link set ${P}wb master $BR up
+EOT
   for s in a b; do
     if [ $s = a ]; then ns=$NA addr=$A lan=$LAN_A; else ns=$NB addr=$B lan=$LAN_B; fi
-    ip -n "$NW" link add "${P}w$s" type veth peer name "${P}${s}0" netns "$ns" &&
-      ip -n "$NW" link set "${P}w$s" master "$BR" up &&
-      ip -n "$ns" addr add "$addr/24" dev "${P}${s}0" &&
-      ip -n "$ns" link set "${P}${s}0" up &&
-      ip -n "$ns" addr add "$lan/32" dev lo || return 1
+    printf 'link set lo up\naddr add %s/24 dev %s\nlink set %s up\naddr add %s/32 dev lo\n' "$addr" "${P}${s}0" "${P}${s}0" "$lan" | ip -n "$ns" -batch - || return 1
   done
 }
 topo; step topology $? || exit 1
 
 ip netns exec "$NW" tcpdump -i "$BR" -U -n -s 0 -w "$RUN/wire.pcap" 'ip and not igmp' 2>"$RUN/tcpdump.err" &
 CAP_PID=$!
-wait_until 5 grep -q 'listening on' "$RUN/tcpdump.err"; step capture $?
 
-# tsipsec starts while the peer does (Node's start-up is slow in UML; the two overlap).
-ip netns exec "$NA" $TS_CLI up --config "$TSD/swanctl.conf" --socket "$TSD/ts.sock" --keylog "$TSD/keys" \
+# tsipsec starts while the peer (and tcpdump) do: Node's start-up is the slowest in UML. UV_THREADPOOL_SIZE
+# set here spares `up` its re-exec (it sets the variable and execve()s itself when it is unset: a second
+# Node start-up).
+UV_THREADPOOL_SIZE=16 ip netns exec "$NA" $TS_CLI up --config "$TSD/swanctl.conf" --socket "$TSD/ts.sock" --keylog "$TSD/keys" \
   --tun 'tsipx%d' --log-level debug >"$TSD/out.log" 2>&1 &
 TS_PID=$!
 
@@ -100,8 +121,10 @@ if [ "$PEER" = strongswan ]; then
   peer_sas() { swanctl --list-sas; }
 else
   # NSS database (pluto needs one even for PSK), then the CA and our PKCS#12 for certificates (§5).
-  mkdir -p "$PD/nss" "$PD/etc/ipsec.d"
-  {
+  # prepareCell builds the NSS database on the host (NSS tools start slowly here); build it only if absent.
+  mkdir -p "$PD/etc/ipsec.d"
+  [ -f "$PD/nss/cert9.db" ] || {
+    mkdir -p "$PD/nss" &&
     certutil -N -d "sql:$PD/nss" --empty-password &&
     if [ "$AUTH" = cert ]; then
       certutil -A -d "sql:$PD/nss" -n "tsipsec interop CA" -t CT,, -a -i "$PD/ca.pem" &&
@@ -125,6 +148,7 @@ fi
 
 wait_until 20 test -S "$TSD/ts.sock"; step tsipsec-start $? || exit 1
 ts_status() { $TS_CLI status --json --socket "$TSD/ts.sock"; }
+wait_until 5 grep -q 'listening on' "$RUN/tcpdump.err"; step capture $? || exit 1
 
 # --- bring the SA up ---
 if [ "$INITIATOR" = tsipsec ]; then
@@ -135,47 +159,71 @@ else
   timeout 30 $LSW --name ipx --initiate >"$OUT/initiate.txt" 2>&1
 fi
 step initiate $? || exit 1
-ts_child_up() { ts_status >"$RUN/st.json" 2>/dev/null && grep -q '"spiIn"' "$RUN/st.json"; }
+# tsipsec logs "CHILD SA installed" when the child is in its SAD (polling `tsipsec status` would start
+# Node every time); ts-status.json below is the record the checks read.
+ts_child_up() { grep -q '"msg":"CHILD SA installed"' "$TSD/out.log"; }
 peer_xfrm_up() { [ "$(ip -n "$NB" xfrm state | grep -c '^src')" -ge 2 ]; }
 wait_until 15 ts_child_up && wait_until 15 peer_xfrm_up; step sa-up $? || exit 1
 if [ "$MODE" = transport ]; then route_up() { ip -n "$NA" route show table all | grep -q "$B dev tsipx"; }
 else route_up() { ip -n "$NA" route get "$LAN_B" | grep -q tsipx; }; fi
 wait_until 10 route_up; step routes $?
 
-ts_status >"$OUT/ts-status.json" 2>&1
-ip -n "$NB" -s xfrm state >"$OUT/peer-xfrm-state.txt" 2>&1
-ip -n "$NB" xfrm policy >"$OUT/peer-xfrm-policy.txt" 2>&1
-peer_sas >"$OUT/peer-sas.txt" 2>&1
-ip -n "$NA" rule >"$OUT/ts-rules.txt" 2>&1; ip -n "$NA" route show table all >>"$OUT/ts-rules.txt" 2>&1
+# Snapshots of the SA state, taken beside the traffic below (no rekey can happen meanwhile).
+ts_status >"$OUT/ts-status.json" 2>&1 &
+SNAP_TS=$!
+{
+  ip -n "$NB" -s xfrm state >"$OUT/peer-xfrm-state.txt" 2>&1
+  ip -n "$NB" xfrm policy >"$OUT/peer-xfrm-policy.txt" 2>&1
+  peer_sas >"$OUT/peer-sas.txt" 2>&1
+  ip -n "$NA" rule >"$OUT/ts-rules.txt" 2>&1; ip -n "$NA" route show table all >>"$OUT/ts-rules.txt" 2>&1
+} &
+SNAP_PEER=$!
 
-# --- traffic: ping both ways (the marker in every payload), then TCP both ways ---
-ip netns exec "$NA" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$SRC_A" "$DST_B" >"$OUT/ping-ab.txt" 2>&1; step ping-ab $?
-ip netns exec "$NB" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$DST_B" "$SRC_A" >"$OUT/ping-ba.txt" 2>&1; step ping-ba $?
+# --- traffic: ping both ways (the marker in every payload), then TCP both ways; each pair at once ---
+ip netns exec "$NA" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$SRC_A" "$DST_B" >"$OUT/ping-ab.txt" 2>&1 &
+PING_AB=$!
+ip netns exec "$NB" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$DST_B" "$SRC_A" >"$OUT/ping-ba.txt" 2>&1
+rc=$?
+wait $PING_AB; step ping-ab $?
+step ping-ba $rc
 # tcp NAME FROM_NS TO_NS TO_ADDR FROM_ADDR: sends payload.bin over TCP, the receiver writes recv-NAME.bin
 tcp() {
-  T_NS=$3 T_ADDR=$4
   ip netns exec "$3" timeout 30 socat -u "TCP-LISTEN:5001,bind=$4,reuseaddr" "OPEN:$RUN/recv-$1.bin,creat,trunc" 2>"$RUN/socat-$1.err" &
   l=$!
-  listening() { ip netns exec "$T_NS" ss -ltn | grep -q "$T_ADDR:5001"; }
-  if wait_until 5 listening; then
-    ip netns exec "$2" timeout 20 socat -u "OPEN:$OUT/payload.bin" "TCP:$4:5001,bind=$5" 2>>"$RUN/socat-$1.err"
-    rc=$?
-  else
-    echo "listener on $4:5001 did not come up" >>"$RUN/socat-$1.err"
-    rc=1
-  fi
+  # The sender retries its connect until the listener is up (20 tries, 0.1 s apart).
+  ip netns exec "$2" timeout 20 socat -u "OPEN:$OUT/payload.bin" "TCP:$4:5001,bind=$5,retry=20,interval=0.1" 2>>"$RUN/socat-$1.err"
+  rc=$?
+  [ $rc = 0 ] || kill "$l" 2>/dev/null
   wait "$l"; rc2=$?
   cp "$RUN/recv-$1.bin" "$OUT/recv-$1.bin" 2>/dev/null
   cp "$RUN/socat-$1.err" "$OUT/socat-$1.txt" 2>/dev/null
   [ $rc = 0 ] && [ $rc2 = 0 ]
 }
-tcp ab "$NA" "$NB" "$DST_B" "$SRC_A"; step tcp-ab $?
-tcp ba "$NB" "$NA" "$SRC_A" "$DST_B"; step tcp-ba $?
-sleep 0.5
+mark traffic-tcp
+tcp ab "$NA" "$NB" "$DST_B" "$SRC_A" &
+TCP_AB=$!
+tcp ba "$NB" "$NA" "$SRC_A" "$DST_B"
+rc=$?
+wait $TCP_AB; step tcp-ab $?
+step tcp-ba $rc
+wait $SNAP_TS $SNAP_PEER
+mark snapshots
+sleep 0.3
 
-ts_status >"$OUT/ts-status-after.json" 2>&1
+ts_status >"$OUT/ts-status-after.json" 2>&1 &
+SNAP_TS=$!
 ip -n "$NB" -s xfrm state >"$OUT/peer-xfrm-state-after.txt" 2>&1
 peer_sas >"$OUT/peer-sas-after.txt" 2>&1
+wait $SNAP_TS
+# tcpdump can lag behind on a busy guest: stop it only once it has written every packet its filter took
+# (SIGUSR1 makes it print "N packets captured / M packets received by filter"); bounded.
+cap_drained() {
+  kill -USR1 "$CAP_PID" 2>/dev/null || return 0
+  sleep 0.05
+  set -- $(grep -E 'packets (captured|received by filter)' "$RUN/tcpdump.err" | tail -n 2 | cut -d' ' -f1)
+  [ "$#" = 2 ] && [ "$1" = "$2" ]
+}
+wait_until 5 cap_drained; mark capture-drained
 kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; CAP_PID=
 step done 0
 exit 0

@@ -58,10 +58,17 @@ export interface Daemon {
 function keySink(dir: string, tunnelRef: { t?: Tunnel }, logs: Logs): KeySink {
   const w = new KeylogWriter(dir);
   logs.sub('main').warn({ dir }, 'key log enabled: SA keys are written to disk (Wireshark esp_sa / ikev2_decryption_table)');
+  const writeIke = (ikeId: number): void => {
+    const k = tunnelRef.t?.endpoint.exportIkeKeys(ikeId);
+    if (k) w.addIkeSa({ spiI: k.spiI, spiR: k.spiR, skEi: k.skEi, skEr: k.skEr, skAi: k.skAi, skAr: k.skAr, encr: k.encr, integ: k.integ });
+  };
   return {
     ikeUp(e) {
-      const k = tunnelRef.t?.endpoint.exportIkeKeys(e.ikeId);
-      if (k) w.addIkeSa({ spiI: k.spiI, spiR: k.spiR, skEi: k.skEi, skEr: k.skEr, skAi: k.skAi, skAr: k.skAr, encr: k.encr, integ: k.integ });
+      writeIke(e.ikeId);
+    },
+    // A rekeyed IKE SA keeps its ikeId; exportIkeKeys returns the new SA's keys.
+    ikeRekeyed(e) {
+      writeIke(e.ikeId);
     },
     childUp(c) {
       const encr = { id: c.algorithms.encr, keyLength: c.algorithms.encrKeyBits };

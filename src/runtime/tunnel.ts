@@ -44,6 +44,8 @@ export interface RouteInstaller {
 /** Receives SA keys as they come and go (Wireshark key files). */
 export interface KeySink {
   ikeUp?(e: Extract<IkeEvent, { type: 'ike-up' }>, endpoint: IkeEndpoint): void;
+  /** The IKE SA `e.ikeId` now runs on new SPIs and keys (RFC 7296 §2.18). */
+  ikeRekeyed?(e: Extract<IkeEvent, { type: 'ike-rekeyed' }>, endpoint: IkeEndpoint): void;
   childUp(child: ChildSaInfo): void;
 }
 
@@ -351,6 +353,10 @@ export class Tunnel {
       case 'ike-up':
         log?.info({ ike: e.ikeName, spiI: e.spiI, spiR: e.spiR, remote: e.remoteAddr, algorithms: e.algorithms }, 'IKE SA established');
         this.opts.keys?.ikeUp?.(e, this.endpoint);
+        break;
+      case 'ike-rekeyed':
+        log?.info({ ike: e.ikeName, oldSpiI: e.oldSpiI, oldSpiR: e.oldSpiR, spiI: e.spiI, spiR: e.spiR }, 'IKE SA rekeyed');
+        this.opts.keys?.ikeRekeyed?.(e, this.endpoint);
         break;
       case 'child-up':
         this.installChild(e, now);

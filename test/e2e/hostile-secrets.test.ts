@@ -76,7 +76,8 @@ describe.runIf(!missing)('hostile: no secret in logs, status, control replies or
       await sleep(500);
     }
     const rekeyed = readKeylog(a.keylog);
-    expect(rekeyed.ike.length, 'an IKE rekey (a second ikev2 key log line) before the delete').toBeGreaterThanOrEqual(2);
+    const stA = JSON.stringify(await controlRequest(a.socket, { cmd: 'status' }));
+    expect(rekeyed.ike.length, `an IKE rekey (a second ikev2 key log line) before the delete\n${stA}`).toBeGreaterThanOrEqual(2);
     expect(rekeyed.esp.length, 'a child rekey (two more esp_sa lines) before the delete').toBeGreaterThanOrEqual(4);
     for (const d of [a, b]) {
       cli(['status', '--json', '--socket', d.socket]);

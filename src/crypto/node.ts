@@ -27,6 +27,7 @@ import {
 } from 'node:crypto';
 import * as nodeCryptoModule from 'node:crypto';
 import { INTEG_BY_NAME, PRF_BY_NAME } from './algorithms.js';
+import { loadNativeAead } from './node-native-aead.js';
 import { loadNativeKdf } from './node-native-kdf.js';
 import { certSubjectAltNames, certSubjectDer, certValidity } from './asn1.js';
 import {
@@ -592,11 +593,13 @@ export const nodeCryptoJs: CryptoProvider = {
 
 /**
  * The node provider: node:crypto (OpenSSL), with the IKE key-derivation work — the PRF and prf+,
- * hashes, X25519 — on the same OpenSSL through koffi (node-native-kdf.ts) when libcrypto.so.3 loads
- * (bound at first use; `nativeKdfLoadError()` says why it did not). Else exactly `nodeCryptoJs`.
+ * hashes, X25519 (node-native-kdf.ts) — and the AEADs keyed per call on a shared EVP context
+ * (node-native-aead.ts) on the same OpenSSL through koffi when libcrypto.so.3 loads (bound at first
+ * use; `nativeKdfLoadError()` / `nativeAeadLoadError()` say why not). Else exactly `nodeCryptoJs`.
  */
 export const nodeCrypto: CryptoProvider = {
   ...nodeCryptoJs,
+  aead: (name: AeadName, key: Uint8Array): AeadCipher => (loadNativeAead() ?? aead)(name, key),
   prf: (name: PrfName): Prf => (loadNativeKdf()?.prf ?? prf)(name),
   hash: (name: HashName, data: Uint8Array): Uint8Array => (loadNativeKdf()?.hash ?? hash)(name, data),
   dhGroup: (id: number): DhGroup | undefined => (id === 31 ? (loadNativeKdf()?.x25519 ?? x25519Group) : DH_GROUPS.get(id)),

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../src/crypto/noble.js';
-import { nodeCrypto } from '../../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs } from '../../src/crypto/node.js';
 import { loadEvp, withEvpAead } from '../../src/crypto/node-evp.js';
 import type { AeadName, CryptoProvider } from '../../src/crypto/types.js';
 import { hex, loadVectors, toHex } from './load.js';
@@ -44,7 +44,8 @@ const cases = [...gcmCases, ...chachaCases];
 // The OpenSSL EVP provider (node-evp.ts) is required on this Linux machine: it must load, not fall back.
 const evpCrypto: CryptoProvider = { ...withEvpAead(nodeCrypto), name: 'node' };
 const providers = [
-  { label: 'node', p: nodeCrypto },
+  { label: 'node (AEAD keyed per call on a shared EVP context, node-native-aead.ts)', p: nodeCrypto },
+  { label: 'node:crypto only', p: nodeCryptoJs },
   { label: 'noble', p: nobleCrypto },
   { label: 'node-evp', p: evpCrypto },
 ];

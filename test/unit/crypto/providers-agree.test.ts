@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../../src/crypto/noble.js';
 import { nodeCrypto, nodeCryptoJs } from '../../../src/crypto/node.js';
+import { loadNativeAead, nativeAeadLoadError } from '../../../src/crypto/node-native-aead.js';
 import { loadNativeKdf, nativeKdfLoadError } from '../../../src/crypto/node-native-kdf.js';
 import { prfPlus } from '../../../src/crypto/prf-plus.js';
 import { seededRandom } from '../../../src/crypto/seeded-random.js';
@@ -224,5 +225,47 @@ describe('the libcrypto KDF path (node-native-kdf.ts) agrees with noble and with
     expect(g.computeSecret(pair, one)).toBeNull(); // u = 1
     expect(g.computeSecret(pair, new Uint8Array(31))).toBeNull();
     expect(g.computeSecret(g.generate(seededRandom(8)), new Uint8Array(33))).toBeNull();
+  });
+});
+
+describe('AEADs keyed per call on one shared EVP context per algorithm (node-native-aead.ts)', () => {
+  it('loads on this machine', () => {
+    expect(loadNativeAead()).toBeDefined();
+    expect(nativeAeadLoadError()).toBeUndefined();
+  });
+
+  it('many ciphers with different keys and algorithms, used interleaved (seal and open), agree with noble and node:crypto', () => {
+    const op = fc.record({ which: fc.nat(), nonce: bytes(12, 12), aad: bytes(0, 40), pt: bytes(0, 600), flip: fc.nat() });
+    fc.assert(
+      fc.property(fc.array(aeadArb, { minLength: 1, maxLength: 5 }), fc.array(op, { minLength: 1, maxLength: 12 }), (keys, ops) => {
+        const ciphers = keys.map((k) => ({ n: nodeCrypto.aead(k.name, k.key), j: nodeCryptoJs.aead(k.name, k.key), b: nobleCrypto.aead(k.name, k.key) }));
+        for (const { which, nonce, aad, pt, flip } of ops) {
+          const c = ciphers[which % ciphers.length]!;
+          const ct = new Uint8Array(pt.length);
+          const tag = new Uint8Array(16);
+          c.n.seal(nonce, aad, pt, ct, tag);
+          const ct2 = new Uint8Array(pt.length);
+          const tag2 = new Uint8Array(16);
+          c.b.seal(nonce, aad, pt, ct2, tag2);
+          expect(hexOf(ct) + hexOf(tag)).toBe(hexOf(ct2) + hexOf(tag2));
+          const out = new Uint8Array(pt.length);
+          expect(c.j.open(nonce, aad, ct, tag, out)).toBe(true);
+          // in place, tag right behind the ciphertext (as espOpen and SkCipher.open use it)
+          const buf = new Uint8Array(pt.length + 16);
+          buf.set(ct);
+          buf.set(tag, pt.length);
+          expect(c.n.open(nonce, aad, buf.subarray(0, pt.length), buf.subarray(pt.length), buf.subarray(0, pt.length))).toBe(true);
+          expect(hexOf(buf.subarray(0, pt.length))).toBe(hexOf(pt));
+          const bad = tag.slice();
+          bad[flip % 16] = bad[flip % 16]! ^ (1 << (flip % 8));
+          expect(c.n.open(nonce, aad, ct, bad, new Uint8Array(pt.length))).toBe(false);
+        }
+        const first = ciphers[0]!.n;
+        first.dispose?.();
+        expect(first.open(new Uint8Array(12), new Uint8Array(0), new Uint8Array(0), new Uint8Array(16), new Uint8Array(0))).toBe(false);
+        expect(() => first.seal(new Uint8Array(12), new Uint8Array(0), new Uint8Array(0), new Uint8Array(0), new Uint8Array(16))).toThrow(/dispose/);
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -143,11 +143,31 @@ export function resolveTs(specs: readonly string[], dynamicAddr: string): Traffi
 export function resolveTsDynamic(specs: readonly string[], dynamic: readonly string[]): TrafficSelector[] {
   const out: TrafficSelector[] = [];
   for (const spec of specs) {
+    const fixed = fixedTsCache.get(spec);
+    if (fixed !== undefined) {
+      out.push(fixed);
+      continue;
+    }
     const m = /^%?dynamic(\[.*\])?$/.exec(spec.trim());
     if (m && dynamic.length > 0) for (const d of dynamic) out.push(parseTs(d + (m[1] ?? '')));
-    else out.push(parseTs(spec, dynamic[0]));
+    else out.push(rememberFixed(spec, m ? undefined : parseTs(spec, dynamic[0])) ?? parseTs(spec, dynamic[0]));
   }
   return out;
+}
+
+/**
+ * Selectors of config specs that do not depend on an address ('10.0.0.0/24', not 'dynamic'), parsed
+ * once: every CHILD_SA offer and answer resolves its connection's specs again. Bounded; the values are
+ * shared, so callers treat selectors as read-only (as they already did).
+ */
+const fixedTsCache = new Map<string, TrafficSelector>();
+const FIXED_TS_CACHE_MAX = 1024;
+
+function rememberFixed(spec: string, ts: TrafficSelector | undefined): TrafficSelector | undefined {
+  if (ts === undefined) return undefined;
+  if (fixedTsCache.size >= FIXED_TS_CACHE_MAX) fixedTsCache.clear();
+  fixedTsCache.set(spec, ts);
+  return ts;
 }
 
 // ---- set operations -------------------------------------------------------------------------

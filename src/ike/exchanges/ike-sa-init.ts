@@ -49,8 +49,18 @@ import {
 const ZERO_SPI = new Uint8Array(8);
 const MAX_INIT_RETRIES = 5;
 
+/** Parsed addresses for NAT-D (4 hashes per side per IKE_SA_INIT); bounded, read-only values. */
+const addrCache = new Map<string, Uint8Array>();
+const ADDR_CACHE_MAX = 1024;
+
 function addrBytes(a: Addr): Uint8Array {
-  return parseIp(a.address) ?? new Uint8Array(4);
+  let b = addrCache.get(a.address);
+  if (b === undefined) {
+    b = parseIp(a.address) ?? new Uint8Array(4);
+    if (addrCache.size >= ADDR_CACHE_MAX) addrCache.clear();
+    addrCache.set(a.address, b);
+  }
+  return b;
 }
 
 function usesCerts(conn: IkeConnection): boolean {

@@ -274,8 +274,16 @@ export class IkeEndpoint {
 
   // ---- commands ----------------------------------------------------------------------------------
 
+  /**
+   * The connection list was changed in place (a reload, src/runtime/reload.ts): lookups derived from it
+   * are rebuilt at next use.
+   */
+  connectionsChanged(): void {
+    this.connByName = undefined;
+  }
+
   private connection(name: string): IkeConnection {
-    // A map built at first use (config is fixed for the endpoint's life): a gateway with thousands of
+    // A map built at first use and dropped by connectionsChanged(): a gateway with thousands of
     // connections no longer scans them all per initiate().
     if (this.connByName === undefined) {
       this.connByName = new Map();

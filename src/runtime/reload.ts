@@ -137,6 +137,7 @@ export function applyReload(target: ReloadTarget, next: IkeConfig): ReloadResult
       return o;
     });
     (config.connections as IkeConnection[]).splice(0, config.connections.length, ...list);
+    endpoint.connectionsChanged();
     // Traps of removed or changed children go (with their routes); new start_action = trap children get one.
     target.syncTraps?.();
 

@@ -106,6 +106,8 @@ export class Tunnel {
   private readonly pendingRoutes = new Set<Promise<void>>();
   /** Outbound packets of non-encapsulated children dropped because no raw ESP transport is open. */
   private noRawEsp = 0;
+  /** UDP/4500 datagrams that are neither a keepalive, IKE nor ESP (too short): counted, dropped. */
+  private nattInvalid = 0;
   /** Trap policies: TUN packets that match one but no child SA raise an acquire (initiate). */
   readonly traps: TrapTable;
   /** Children taken down with their IKE SA, by ikeId, until its ike-down says why (dpd_action / close_action). */
@@ -246,6 +248,7 @@ export class Tunnel {
     if (this.traps.totals.dropped > 0) tunDrops.trapDropped = this.traps.totals.dropped;
     const espDrops: Record<string, number> = {};
     this.datapath.espDrops.forEach((v, i) => { if (i > 0) espDrops[DROP_NAMES[i]!] = v; });
+    espDrops.nattInvalid = this.nattInvalid;
     const ike: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.endpoint.counters)) if (k.startsWith('drop')) ike[k] = v as number;
     return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike }, traps: this.traps.status(), rawEsp: this.opts.rawEsp?.stats() ?? null };
@@ -260,7 +263,11 @@ export class Tunnel {
     if (d.localPort === NAT_T_PORT) {
       // RFC 3948 §2.2: 0xFF alone = NAT keepalive; a zero non-ESP marker = IKE; otherwise ESP (SPI ≠ 0).
       const kind = classifyNattDatagram(data);
-      if (kind === NattKind.keepalive || kind === NattKind.invalid) return;
+      if (kind === NattKind.keepalive) return;
+      if (kind === NattKind.invalid) {
+        this.nattInvalid++; // shorter than an ESP header and not a keepalive (RFC 3948 §2.2)
+        return;
+      }
       if (kind !== NattKind.ike) {
         // ESP hot path: no per-packet objects beyond what dgram already made.
         const pkt = this.datapath.inbound(data, now);

@@ -125,8 +125,11 @@ describe('in-memory tunnel end to end', () => {
     const unknown = espDatagram.data.slice();
     unknown[0] = 0x7f; unknown[1] = 0x12;
     udpB.receive({ data: unknown, remoteAddress: A, remotePort: 4500, localAddress: B, localPort: 4500 });
+    // Neither keepalive, IKE nor ESP: too short for an SPI and sequence number (RFC 3948 §2.2).
+    udpB.receive({ data: Uint8Array.of(1, 2, 3), remoteAddress: A, remotePort: 4500, localAddress: B, localPort: 4500 });
     expect(tunB.written.length).toBe(1);
     const drops = b.status().drops.esp;
+    expect(drops.nattInvalid).toBe(1);
     expect(drops.replay).toBe(1);
     expect(drops.icv).toBe(1);
     expect(drops.short).toBe(1);

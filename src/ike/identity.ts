@@ -61,6 +61,20 @@ function bytesToHex(b: Uint8Array): string {
  * '@#', or an unknown DN attribute type.
  */
 export function parseIdentity(text: string): Identity {
+  // Config identities are parsed again for every IKE_AUTH (bench/ike.ts): a bounded cache of the pure
+  // result, which callers treat as read-only. Errors are not cached (they throw again).
+  const hit = parsedIdentities.get(text);
+  if (hit !== undefined) return hit;
+  const id = parseIdentityUncached(text);
+  if (parsedIdentities.size >= PARSED_IDENTITIES_MAX) parsedIdentities.clear();
+  parsedIdentities.set(text, id);
+  return id;
+}
+
+const parsedIdentities = new Map<string, Identity>();
+const PARSED_IDENTITIES_MAX = 1024;
+
+function parseIdentityUncached(text: string): Identity {
   const s = text.trim();
   if (s === '') throw new Error('identity is empty');
   if (s === '%any' || s === '%any6') return { idType: ID_ANY, data: new Uint8Array(0) };

@@ -234,6 +234,8 @@ const LABEL: Record<RowName, string> = {
   'tsipsec-dgram': '2b tsipsec ↔ tsipsec, node:dgram sockets',
   'tsipsec-v0': '2c tsipsec ↔ tsipsec, node:dgram + node:crypto (before issue 6)',
   'tsipsec-uvpoll': '2d tsipsec ↔ tsipsec, TUN uv-poll reads',
+  'tsipsec-nooffload': '2e tsipsec ↔ tsipsec, no TUN offload, no UDP GSO (round 1)',
+  'tsipsec-nogso': '2f tsipsec ↔ tsipsec, TUN offload, no UDP GSO',
 };
 
 function f(x: number, digits: number): string {

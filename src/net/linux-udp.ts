@@ -5,6 +5,14 @@
  *   send     queues the datagram (one copy into a native slot) and a microtask flushes the queue with one
  *            sendmmsg(2) per socket: a TUN burst sealed in one handler call leaves in one syscall. A full
  *            queue (64) flushes at once. dgram makes one uv_udp_send (and a libuv request) per datagram.
+ *            UDP GSO (udp(7) UDP_SEGMENT, Linux 4.18+): consecutive datagrams of one size to one peer share
+ *            a slot (up to 64 segments, the last may be shorter) sent with a UDP_SEGMENT cmsg, so the
+ *            kernel's IP output path runs once per slot instead of once per datagram (the ESP packets of
+ *            one TCP super-packet from the TUN are all the same size). Off with `gso: false` or
+ *            TSIPSEC_UDP_GSO=0; switched off by itself if the kernel refuses it (EINVAL/EIO).
+ *            The same switch sets UDP_GRO on receive: a GSO datagram from the peer (kept whole across
+ *            a veth) or one the kernel coalesced arrives as one buffer with its segment size in a cmsg,
+ *            and is cut here into the datagrams it carries.
  *   receive  a libuv poll handle on each socket (koffi.node.poll, on the main loop: no pool thread, no
  *            extra wake-up on the way) drains with recvmmsg(2), 64 datagrams per call, until the queue is
  *            empty or 1024 were read, and calls the handler for each.
@@ -50,7 +58,20 @@ const MH_NAME = 0;
 const MH_NAMELEN = 8;
 const MH_IOV = 16;
 const MH_IOVLEN = 24;
+const MH_CONTROL = 32;
+const MH_CONTROLLEN = 40;
 const MH_FLAGS = 48;
+/** struct cmsghdr + uint16_t: CMSG_SPACE(2) bytes; cmsg_len = CMSG_LEN(2). */
+const CMSG_SPACE_U16 = 24;
+const CMSG_LEN_U16 = 18;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+const UDP_GRO = 104;
+/** UDP_MAX_SEGMENTS (64 before Linux 6.x raised it to 128) and a total that fits one IP packet. */
+const GSO_MAX_SEGMENTS = 64;
+const GSO_MAX_BYTES = 65000;
+const EINVAL = 22;
+const EIO = 5;
 const MMSG_LEN = 56;
 const IOV_SIZE = 16;
 const SOCKADDR_SIZE = 32; // sockaddr_in6 is 28
@@ -114,13 +135,16 @@ class Ring {
   readonly dv: DataView;
   readonly iovOff: number;
   readonly nameOff: number;
+  /** One cmsg (UDP_SEGMENT) per slot; msg_controllen stays 0 unless the slot carries several segments. */
+  readonly ctrlOff: number;
   readonly dataOff: number;
   private ptr: unknown;
 
   constructor(readonly count: number) {
     this.iovOff = count * MMSG_SIZE;
     this.nameOff = this.iovOff + count * IOV_SIZE;
-    this.dataOff = this.nameOff + count * SOCKADDR_SIZE;
+    this.ctrlOff = this.nameOff + count * SOCKADDR_SIZE;
+    this.dataOff = this.ctrlOff + count * CMSG_SPACE_U16;
     const total = this.dataOff + count * SLOT_BYTES;
     this.ptr = koffi.alloc('uint8_t', total);
     this.bytes = new Uint8Array(koffi.view(this.ptr, total));
@@ -132,6 +156,11 @@ class Ring {
       this.dv.setUint32(m + MH_NAMELEN, SOCKADDR_SIZE, true);
       this.dv.setBigUint64(m + MH_IOV, base + BigInt(this.iovOff + i * IOV_SIZE), true);
       this.dv.setBigUint64(m + MH_IOVLEN, 1n, true);
+      this.dv.setBigUint64(m + MH_CONTROL, base + BigInt(this.ctrlOff + i * CMSG_SPACE_U16), true);
+      const c = this.ctrlOff + i * CMSG_SPACE_U16;
+      this.dv.setBigUint64(c, BigInt(CMSG_LEN_U16), true);
+      this.dv.setInt32(c + 8, SOL_UDP, true);
+      this.dv.setInt32(c + 12, UDP_SEGMENT, true);
       this.dv.setBigUint64(this.iovOff + i * IOV_SIZE, base + BigInt(this.dataOff + i * SLOT_BYTES), true);
       this.dv.setBigUint64(this.iovOff + i * IOV_SIZE + 8, BigInt(SLOT_BYTES), true);
     }
@@ -163,6 +192,8 @@ export interface LinuxUdpOptions {
   bufferBytes?: number;
   /** Refused sends and read failures. Default: sends counted only; read failures rethrown asynchronously. */
   onError?: (err: Error) => void;
+  /** UDP GSO for runs of same-size datagrams (see the top of this file). Default: on unless TSIPSEC_UDP_GSO=0. */
+  gso?: boolean;
 }
 
 export class LinuxUdpTransport implements UdpTransport {
@@ -176,6 +207,14 @@ export class LinuxUdpTransport implements UdpTransport {
   private rx: Ring | undefined;
   private txCount = 0;
   private txSock: Sock | undefined;
+  private gso: boolean;
+  /** The last slot: bytes queued in it, its segment size, its segment count, and whether a shorter segment closed it. */
+  private slotBytes = 0;
+  private slotSeg = 0;
+  private slotSegs = 0;
+  private slotClosed = false;
+  /** UDP GSO: slots sent with several segments, and the segments in them. */
+  readonly gsoStats = { slots: 0, segments: 0 };
   private flushQueued = false;
   private closed = false;
   /** Last destination encoded into a sockaddr (the ESP path sends to one peer). */
@@ -191,6 +230,7 @@ export class LinuxUdpTransport implements UdpTransport {
   constructor(opts: LinuxUdpOptions = {}) {
     this.bufferBytes = opts.bufferBytes ?? 4 * 1024 * 1024;
     this.onError = opts.onError;
+    this.gso = opts.gso ?? process.env.TSIPSEC_UDP_GSO !== '0';
     this.sys = bindSys();
   }
 
@@ -228,7 +268,9 @@ export class LinuxUdpTransport implements UdpTransport {
       this.onError?.(new Error(`LinuxUdpTransport.send: ${len}-byte datagram is larger than UDP allows`));
       return;
     }
+    let sameDest = true;
     if (d.remoteAddress !== this.lastAddr || d.remotePort !== this.lastPort) {
+      sameDest = false;
       const n = encodeSockaddr(d.remoteAddress, d.remotePort, this.lastName);
       if (n === 0) {
         this.counters.txErrors++;
@@ -241,14 +283,34 @@ export class LinuxUdpTransport implements UdpTransport {
     }
     if (this.txSock !== sock && this.txCount > 0) this.flush();
     const tx = this.tx!;
+    this.counters.txDatagrams++;
+    this.counters.txBytes += len;
+    if (this.gso && sameDest && this.txCount > 0 && !this.slotClosed && len <= this.slotSeg && len > 0
+      && this.slotSegs < GSO_MAX_SEGMENTS && this.slotBytes + len <= GSO_MAX_BYTES) {
+      // Another segment of the last slot (the same peer, no longer than the segments before it).
+      const i = this.txCount - 1;
+      tx.bytes.set(d.data, tx.data(i) + this.slotBytes);
+      this.slotBytes += len;
+      this.slotSegs++;
+      this.segs[i] = this.slotSegs;
+      if (len < this.slotSeg) this.slotClosed = true;
+      tx.setLength(i, this.slotBytes);
+      return;
+    }
     const i = this.txCount++;
     this.txSock = sock;
     tx.bytes.set(d.data, tx.data(i));
     tx.setLength(i, len);
     tx.bytes.set(this.lastName, tx.nameOff + i * SOCKADDR_SIZE);
     tx.dv.setUint32(i * MMSG_SIZE + MH_NAMELEN, this.lastNameLen, true);
-    this.counters.txDatagrams++;
-    this.counters.txBytes += len;
+    this.slotBytes = len;
+    this.slotSeg = len;
+    this.slotSegs = 1;
+    this.slotClosed = false;
+    if (this.gso) {
+      this.segs[i] = 1;
+      this.segLen[i] = len;
+    }
     if (this.txCount === BATCH) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
@@ -262,6 +324,19 @@ export class LinuxUdpTransport implements UdpTransport {
     const sock = this.txSock;
     if (n === 0 || sock === undefined || this.tx === undefined) return;
     const tx = this.tx;
+    if (this.gso) {
+      // A UDP_SEGMENT cmsg on every slot holding more than one datagram.
+      for (let i = 0; i < n; i++) {
+        const multi = this.segs[i]! > 1;
+        const c = tx.ctrlOff + i * CMSG_SPACE_U16;
+        if (multi) {
+          tx.dv.setUint16(c + 16, this.segSize(i), true);
+          this.gsoStats.slots++;
+          this.gsoStats.segments += this.segs[i]!;
+        }
+        tx.dv.setBigUint64(i * MMSG_SIZE + MH_CONTROLLEN, multi ? BigInt(CMSG_SPACE_U16) : 0n, true);
+      }
+    }
     let done = 0;
     while (done < n) {
       const vec = done === 0 ? tx.bytes : tx.bytes.subarray(done * MMSG_SIZE);
@@ -272,12 +347,26 @@ export class LinuxUdpTransport implements UdpTransport {
       }
       const e = this.sys.errno();
       if (r < 0 && e === EINTR) continue;
+      if (this.gso && (e === EINVAL || e === EIO) && this.segs[done]! > 1) {
+        // The kernel or device refuses UDP GSO: stop using it (this slot's segments are lost, counted).
+        this.gso = false;
+        this.counters.txErrors += this.segs[done]! - 1;
+        this.onError?.(new Error(`LinuxUdpTransport: UDP GSO refused (errno ${e}); sending one datagram per slot from now on`));
+      }
       // The datagram at `done` was refused (a full send buffer, an unreachable peer): count it, go on.
       this.counters.txErrors++;
       this.onError?.(new Error(`LinuxUdpTransport.send: sendmmsg to ${this.describe(done)} failed: errno ${e}${e === EAGAIN ? ' (send buffer full)' : ''}`));
       done++;
     }
     this.txCount = 0;
+  }
+
+  /** Segments per queued slot (GSO). */
+  private readonly segs = new Uint8Array(BATCH);
+  /** Segment size per queued slot (its first datagram's length). */
+  private readonly segLen = new Uint16Array(BATCH);
+  private segSize(i: number): number {
+    return this.segLen[i]!;
   }
 
   private readonly flushTask = (): void => {
@@ -352,6 +441,10 @@ export class LinuxUdpTransport implements UdpTransport {
     dv.setInt32(0, this.bufferBytes, true);
     this.sys.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int, 4);
     this.sys.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, int, 4);
+    if (this.gso) {
+      dv.setInt32(0, 1, true);
+      this.sys.setsockopt(fd, SOL_UDP, UDP_GRO, int, 4);
+    }
     const got = new Uint8Array(SOCKADDR_SIZE);
     const gotLen = new Uint8Array(4);
     new DataView(gotLen.buffer).setUint32(0, SOCKADDR_SIZE, true);
@@ -368,6 +461,7 @@ export class LinuxUdpTransport implements UdpTransport {
       for (let i = 0; i < BATCH; i++) {
         rx.dv.setUint32(i * MMSG_SIZE + MH_NAMELEN, SOCKADDR_SIZE, true);
         rx.dv.setUint32(i * MMSG_SIZE + MH_FLAGS, 0, true);
+        if (this.gso) rx.dv.setBigUint64(i * MMSG_SIZE + MH_CONTROLLEN, BigInt(CMSG_SPACE_U16), true);
       }
       const n = this.sys.recvmmsg(s.fd, rx.bytes, BATCH, MSG_DONTWAIT);
       if (n <= 0) {
@@ -390,11 +484,37 @@ export class LinuxUdpTransport implements UdpTransport {
       this.readError(new Error(`LinuxUdpTransport: truncated datagram on ${s.info.address}:${s.info.port}`));
       return;
     }
-    this.counters.rxDatagrams++;
-    this.counters.rxBytes += len;
     const h = this.handler;
-    if (h === undefined) return;
-    const off = rx.data(i);
+    // UDP_GRO: one buffer holding several datagrams of `seg` bytes (the last may be shorter).
+    let seg = len;
+    if (this.gso && rx.dv.getUint32(m + MH_CONTROLLEN, true) >= CMSG_LEN_U16) {
+      const c = rx.ctrlOff + i * CMSG_SPACE_U16;
+      if (rx.dv.getInt32(c + 8, true) === SOL_UDP && rx.dv.getInt32(c + 12, true) === UDP_GRO) {
+        const g = rx.dv.getUint16(c + 16, true);
+        if (g > 0 && g < len) seg = g;
+      }
+    }
+    if (seg === len) {
+      this.counters.rxDatagrams++;
+      this.counters.rxBytes += len;
+      if (h !== undefined) this.deliverOne(s, rx, i, h, rx.data(i), len);
+      return;
+    }
+    this.groStats.buffers++;
+    for (let at = 0; at < len && !this.closed; at += seg) {
+      const n = Math.min(seg, len - at);
+      this.counters.rxDatagrams++;
+      this.counters.rxBytes += n;
+      this.groStats.segments++;
+      if (h !== undefined) this.deliverOne(s, rx, i, h, rx.data(i) + at, n);
+    }
+  }
+
+  /** UDP_GRO: buffers that held several datagrams, and those datagrams. */
+  readonly groStats = { buffers: 0, segments: 0 };
+
+  private deliverOne(s: Sock, rx: Ring, i: number, h: DatagramHandler, off: number, len: number): void {
+    const m = i * MMSG_SIZE;
     const b = rx.bytes;
     const isEsp = s.info.port === NAT_T_PORT && len > 8 && (b[off]! | b[off + 1]! | b[off + 2]! | b[off + 3]!) !== 0;
     const data = isEsp ? b.subarray(off, off + len) : b.slice(off, off + len);

@@ -17,6 +17,8 @@ export const EINTR = 4;
 export const EAGAIN = 11;
 /** linux/if_tun.h: _IOW('T', 202, int). */
 export const TUNSETIFF = 0x400454ca;
+/** linux/if_tun.h: _IOW('T', 208, unsigned int); its argument is the flag word itself, not a pointer. */
+export const TUNSETOFFLOAD = 0x400454d0;
 export const IFF_TUN = 0x0001;
 export const IFF_NO_PI = 0x1000;
 /** linux/if.h: IFNAMSIZ; struct ifreq is 40 bytes on 64-bit (16-byte name + 24-byte union). */
@@ -26,6 +28,8 @@ export const IFREQ_SIZE = 40;
 export interface Libc {
   open(path: string, flags: number): number;
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  /** ioctl with an integer argument (TUNSETOFFLOAD). */
+  ioctlValue(fd: number, request: number, value: number): number;
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   close(fd: number): number;
@@ -47,6 +51,7 @@ export function libc(): Libc {
   const lib = koffi.load('libc.so.6');
   const open = lib.func('int open(const char *path, int flags)');
   const ioctl = lib.func('int ioctl(int fd, unsigned long request, void *arg)');
+  const ioctlValue = lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
   const read = lib.func('long read(int fd, void *buf, unsigned long count)');
   const write = lib.func('long write(int fd, const void *buf, unsigned long count)');
   const close = lib.func('int close(int fd)');
@@ -55,6 +60,7 @@ export function libc(): Libc {
   cached = {
     open: (path, flags) => open(path, flags) as number,
     ioctl: (fd, request, arg) => ioctl(fd, request, arg) as number,
+    ioctlValue: (fd, request, value) => ioctlValue(fd, request, value) as number,
     read: (fd, buf, len) => Number(read(fd, buf, len)),
     write: (fd, buf, len) => Number(write(fd, buf, len)),
     close: (fd) => close(fd) as number,

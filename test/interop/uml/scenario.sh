@@ -180,9 +180,13 @@ SNAP_TS=$!
 SNAP_PEER=$!
 
 # --- traffic: ping both ways (the marker in every payload), then TCP both ways; each pair at once ---
-ip netns exec "$NA" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$SRC_A" "$DST_B" >"$OUT/ping-ab.txt" 2>&1 &
+# -w 10, not -W: once one reply is in, ping -W waits only two RTTs after its last request, and on a busy
+# guest a later reply can take longer than that (seen: all replies on the wire and written to tsipsec's
+# TUN, ping gone already). With -w ping runs until 3 replies are in (at most 10 s; while a reply is late
+# it sends more requests); the check wants icmp_seq 1, 2 and 3 each answered.
+ip netns exec "$NA" ping -n -c 3 -i 0.2 -w 10 -p "$MARKER_HEX" -I "$SRC_A" "$DST_B" >"$OUT/ping-ab.txt" 2>&1 &
 PING_AB=$!
-ip netns exec "$NB" ping -n -c 3 -i 0.2 -W 2 -p "$MARKER_HEX" -I "$DST_B" "$SRC_A" >"$OUT/ping-ba.txt" 2>&1
+ip netns exec "$NB" ping -n -c 3 -i 0.2 -w 10 -p "$MARKER_HEX" -I "$DST_B" "$SRC_A" >"$OUT/ping-ba.txt" 2>&1
 rc=$?
 wait $PING_AB; step ping-ab $?
 step ping-ba $rc

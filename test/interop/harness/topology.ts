@@ -5,6 +5,7 @@
  *         lo 198.19.1.1/32 (LAN A)                                                    lo 198.19.2.1/32 (LAN B)
  *
  * Addresses are in 198.18.0.0/15 (RFC 2544 benchmarking range) only. IPv6 is off to keep captures quiet.
+ * The endpoint veths have gso_max_segs 1, so GSO batches are cut into datagrams before the wire.
  */
 import { must, run } from './sh.js';
 
@@ -35,6 +36,8 @@ export async function createTopology(t: Topology): Promise<void> {
   for (const [side, ns, addr, lan] of [['a', t.nsA, t.addrA, t.lanA], ['b', t.nsB, t.addrB, t.lanB]] as const) {
     await must('ip', ['-n', t.nsW, 'link', 'add', `${p}w${side}`, 'type', 'veth', 'peer', 'name', `${p}${side}0`, 'netns', ns]);
     await must('ip', ['-n', t.nsW, 'link', 'set', `${p}w${side}`, 'master', t.bridge, 'up']);
+    // No GSO super-packets onto the wire (tsipsec sends UDP GSO batches): the capture sees each datagram.
+    await must('ip', ['-n', ns, 'link', 'set', `${p}${side}0`, 'gso_max_segs', '1']);
     await must('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', `${p}${side}0`]);
     await must('ip', ['-n', ns, 'link', 'set', `${p}${side}0`, 'up']);
     await must('ip', ['-n', ns, 'addr', 'add', `${lan}/32`, 'dev', 'lo']);

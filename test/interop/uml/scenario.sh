@@ -93,9 +93,13 @@ link add ${P}wb type veth peer name ${P}b0 netns $NB
 link set ${P}wa master $BR up
 link set ${P}wb master $BR up
 EOT
+  # gso_max_segs 1: the endpoints' veths take no GSO super-packets, the stack cuts them first, so the
+  # bridge (the wire) sees each datagram as a real wire would. Otherwise tsipsec's UDP GSO batches (several
+  # ESP packets or IKE fragments of one size) cross the veth and land in the capture as one datagram.
   for s in a b; do
     if [ $s = a ]; then ns=$NA addr=$A lan=$LAN_A; else ns=$NB addr=$B lan=$LAN_B; fi
-    printf 'link set lo up\naddr add %s/24 dev %s\nlink set %s up\naddr add %s/32 dev lo\n' "$addr" "${P}${s}0" "${P}${s}0" "$lan" | ip -n "$ns" -batch - || return 1
+    printf 'link set lo up\nlink set %s gso_max_segs 1\naddr add %s/24 dev %s\nlink set %s up\naddr add %s/32 dev lo\n' \
+      "${P}${s}0" "$addr" "${P}${s}0" "${P}${s}0" "$lan" | ip -n "$ns" -batch - || return 1
   done
 }
 topo; step topology $? || exit 1

@@ -7,7 +7,7 @@
  *   open: EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, 0)  ctrl(AEAD_SET_TAG)  CipherUpdate(aad)
  *         CipherUpdate(ct → dst)  CipherFinal_ex (0 = ICV mismatch)
  *
- * A cipher object holds only a copy of its key (no native state per SA): IKE makes two per IKE SA and
+ * A cipher object holds only its key (no native state per SA): IKE makes two per IKE SA and
  * uses each a few times (SK payloads), where node:crypto's createCipheriv per message (a new EVP context
  * and key schedule, ~8 µs) plus a KeyObject per key cost more than the AES-GCM itself, and node-evp.ts's
  * two EVP contexts per cipher (the ESP datapath's choice: key schedule once, nonce per packet) cost
@@ -87,26 +87,66 @@ function load(): Lib | undefined {
 
 /** Scratch shared by every cipher (single-threaded, synchronous use). */
 const outl = new Int32Array(1);
+/** The key of the cipher in use, written before and zeroed after each call. */
+const keyScratch = new Uint8Array(32);
+const keyView = new DataView(keyScratch.buffer);
 const finalOut = new Uint8Array(32);
 const tagScratch = new Uint8Array(TAG_LENGTH);
 
-/** An AEAD keyed per call on the shared context of its algorithm (see the file comment). */
+/**
+ * An AEAD keyed per call on the shared context of its algorithm (see the file comment). The key is kept
+ * as eight int32 fields, not a Uint8Array copy: a typed array and its ArrayBuffer cost ~200 bytes of
+ * heap each, and IKE keeps two ciphers per IKE SA (bench/ike.ts memory target).
+ */
 class NativeAead implements AeadCipher {
   readonly nonceLength = NONCE_LENGTH;
   readonly tagLength = TAG_LENGTH;
-  private key: Uint8Array | null;
+  private disposed = false;
+  private k0: number;
+  private k1: number;
+  private k2: number;
+  private k3: number;
+  private k4: number;
+  private k5: number;
+  private k6: number;
+  private k7: number;
 
   constructor(private readonly lib: Lib, private readonly ctx: Ptr, key: Uint8Array) {
-    this.key = key.slice();
+    const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
+    const n = key.length; // 16, 24 or 32 (checked by the caller)
+    this.k0 = v.getInt32(0);
+    this.k1 = v.getInt32(4);
+    this.k2 = v.getInt32(8);
+    this.k3 = v.getInt32(12);
+    this.k4 = n > 16 ? v.getInt32(16) : 0;
+    this.k5 = n > 16 ? v.getInt32(20) : 0;
+    this.k6 = n > 24 ? v.getInt32(24) : 0;
+    this.k7 = n > 24 ? v.getInt32(28) : 0;
+  }
+
+  /** Writes the key into the shared scratch (the context's cipher reads its own key length of it). */
+  private get key(): Uint8Array | null {
+    if (this.disposed) return null;
+    keyView.setInt32(0, this.k0);
+    keyView.setInt32(4, this.k1);
+    keyView.setInt32(8, this.k2);
+    keyView.setInt32(12, this.k3);
+    keyView.setInt32(16, this.k4);
+    keyView.setInt32(20, this.k5);
+    keyView.setInt32(24, this.k6);
+    keyView.setInt32(28, this.k7);
+    return keyScratch;
   }
 
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, dst: Uint8Array, tag: Uint8Array): void {
     if (nonce.length !== NONCE_LENGTH) throw new Error(`aead seal: nonce must be 12 bytes, got ${nonce.length}`);
     if (tag.length < TAG_LENGTH) throw new Error(`aead seal: tag buffer must be 16 bytes, got ${tag.length}`);
     if (dst.length < plaintext.length) throw new Error('aead seal: dst shorter than plaintext');
-    if (this.key === null) throw new Error('aead seal: used after dispose()');
+    const key = this.key;
+    if (key === null) throw new Error('aead seal: used after dispose()');
     const { lib, ctx } = this;
-    let ok = lib.init(ctx, null, this.key, nonce, 1);
+    let ok = lib.init(ctx, null, key, nonce, 1);
+    keyScratch.fill(0);
     if (aad.length > 0) ok &= lib.update(ctx, null, outl, aad, aad.length);
     if (plaintext.length > 0) ok &= lib.update(ctx, dst, outl, plaintext, plaintext.length);
     ok &= lib.final(ctx, finalOut, outl);
@@ -116,11 +156,12 @@ class NativeAead implements AeadCipher {
   }
 
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, dst: Uint8Array): boolean {
-    if (nonce.length !== NONCE_LENGTH || tag.length !== TAG_LENGTH || dst.length < ciphertext.length || this.key === null) return false;
+    if (nonce.length !== NONCE_LENGTH || tag.length !== TAG_LENGTH || dst.length < ciphertext.length || this.disposed) return false;
     const { lib, ctx } = this;
     // SET_TAG reads from the pointer: copy, so a tag that aliases dst (in-place callers) is not clobbered.
     tagScratch.set(tag);
     let ok = lib.init(ctx, null, this.key, nonce, 0);
+    keyScratch.fill(0);
     ok &= lib.ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LENGTH, tagScratch);
     if (aad.length > 0) ok &= lib.update(ctx, null, outl, aad, aad.length);
     if (ciphertext.length > 0) ok &= lib.update(ctx, dst, outl, ciphertext, ciphertext.length);
@@ -128,10 +169,10 @@ class NativeAead implements AeadCipher {
     return ok === 1;
   }
 
-  /** Zeroes the key copy; later seal throws, open returns false. */
+  /** Zeroes the key; later seal throws, open returns false. */
   dispose(): void {
-    this.key?.fill(0);
-    this.key = null;
+    this.disposed = true;
+    this.k0 = this.k1 = this.k2 = this.k3 = this.k4 = this.k5 = this.k6 = this.k7 = 0;
   }
 }
 

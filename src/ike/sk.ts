@@ -35,6 +35,12 @@ export type SkKeys =
 
 const AEAD_IV_LENGTH = 8;
 const AEAD_SALT_LENGTH = 4;
+/**
+ * salt ‖ IV for the call in progress, shared by every SkCipher: providers keep no reference past a call
+ * (types.ts), the engine is synchronous, and one array per cipher would cost heap per IKE SA.
+ */
+const NONCE_SCRATCH = new Uint8Array(AEAD_SALT_LENGTH + AEAD_IV_LENGTH);
+const NONCE_VIEW = new DataView(NONCE_SCRATCH.buffer);
 
 /** One direction's SK encryption, keyed once. Never throws on wire input; throws on bad keys/IVs. */
 export class SkCipher {
@@ -43,7 +49,8 @@ export class SkCipher {
   /** Plaintext (incl. Pad Length byte) is padded to a multiple of this. */
   readonly blockSize: number;
   private readonly aead: AeadCipher | undefined;
-  private readonly salt: Uint8Array | undefined;
+  /** The AEAD salt as one int32 (big-endian), not a 4-byte array of its own (~200 bytes of heap per cipher). */
+  private readonly salt: number = 0;
   private readonly cbc: CbcCipher | undefined;
   private readonly mac: Mac | undefined;
 
@@ -51,7 +58,7 @@ export class SkCipher {
     if (keys.kind === 'aead') {
       if (keys.salt.length !== AEAD_SALT_LENGTH) throw new RangeError(`SkKeys.salt must be ${AEAD_SALT_LENGTH} bytes, got ${keys.salt.length}`);
       this.aead = provider.aead(keys.aead, keys.key);
-      this.salt = Uint8Array.from(keys.salt);
+      this.salt = new DataView(keys.salt.buffer, keys.salt.byteOffset, AEAD_SALT_LENGTH).getInt32(0);
       this.ivLength = AEAD_IV_LENGTH;
       this.icvLength = this.aead.tagLength;
       this.blockSize = 1;
@@ -128,12 +135,9 @@ export class SkCipher {
     return plain.subarray(0, encLength - 1 - padLength);
   }
 
-  /** salt ‖ IV in one scratch array per cipher (providers keep no reference past the call, types.ts). */
-  private readonly nonceScratch = new Uint8Array(AEAD_SALT_LENGTH + AEAD_IV_LENGTH);
-
   private nonce(iv: Uint8Array): Uint8Array {
-    const n = this.nonceScratch;
-    n.set(this.salt!, 0);
+    const n = NONCE_SCRATCH;
+    NONCE_VIEW.setInt32(0, this.salt);
     n.set(iv, AEAD_SALT_LENGTH);
     return n;
   }

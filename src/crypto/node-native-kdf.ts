@@ -1,8 +1,9 @@
 /**
  * IKE key-derivation crypto on OpenSSL (libcrypto.so.3) through koffi, for the IKE establishment rate
  * (bench/ike.ts): the HMAC-SHA2 PRF (RFC 4868 §2.1.2) with prf+ in one keyed context (RFC 7296 §2.13),
- * X25519 on raw EVP_PKEY keys (RFC 7748, RFC 8031) and one-shot SHA-1/SHA-2 (NAT detection, RFC 7296
- * §2.23). The same OpenSSL as node:crypto, without Node's per-call JavaScript layer:
+ * X25519 on raw EVP_PKEY keys (RFC 7748, RFC 8031) and SHA-1/SHA-2 through SHA*_Init/Update/Final on a
+ * scratch context (NAT detection, RFC 7296 §2.23; OpenSSL 3.0's one-shot SHA1() fetches the algorithm
+ * per call). The same OpenSSL as node:crypto, without Node's per-call JavaScript layer:
  *
  *   prf(K, S):     HMAC_Init_ex(ctx, K, EVP_MD)  HMAC_Update(S)  HMAC_Final            (one reused HMAC_CTX)
  *   prf+(K, S):    HMAC_Init_ex(ctx, K) once, then per block

@@ -1,7 +1,7 @@
 /**
  * IKE establishment benchmark: two in-memory IkeEndpoints (no sockets, no timers) wired back to back.
  *
- *   npm run build && node --expose-gc dist/bench/ike.js [--seconds 3] [--memory-n 1000] [--readme bench/README.md]
+ *   npm run build && node --expose-gc dist/bench/ike.js [--seconds 3] [--memory-n 1000] [--reps 2] [--readme bench/README.md]
  *
  * 1. Establishments per second on one core (the one Node thread runs both sides), each a full
  *    IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (4 messages):
@@ -10,17 +10,24 @@
  *    Each establishment is a new IKE SA of a distinct connection; the SAs are kept (as a gateway keeps them).
  * 2. Heap per established IKE SA with one child: establish N PSK + X25519 SAs, gc, heap delta / N, per
  *    side (each establishment creates one IKE SA on each endpoint; the figure is the delta / (2N)).
+ *    Providers (PSK + X25519): `nodeCrypto` (native KDF and AEAD, node-native-*.ts), the daemon's
+ *    `withEvpAead(nodeCrypto)`, and `nodeCryptoJs` (node:crypto alone), alternating, each row in a fresh
+ *    process (`--rate-row`), after a warm-up of 1,500 establishments.
  * Targets (the issue): ≥ 1,000 PSK + X25519 establishments/s, ≤ 8 KiB per IKE SA with one child. Reported, not asserted.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { nodeCrypto, nodeRandom } from '../src/crypto/node.js';
+import { nodeCrypto, nodeCryptoJs, nodeRandom } from '../src/crypto/node.js';
+import { withEvpAead } from '../src/crypto/node-evp.js';
+import { loadNativeKdf, nativeKdfLoadError } from '../src/crypto/node-native-kdf.js';
 import type { AeadName, CryptoProvider, DhGroup, HashName, PrfName } from '../src/crypto/types.js';
 import { IkeEndpoint } from '../src/ike/endpoint.js';
 import type { IkeConfigInput, IkeConnectionInput } from '../src/ike/config.js';
 import type { Datagram } from '../src/ike/events.js';
-import { machineInfo, machineLine, replaceSection, type MachineInfo } from './machine.js';
+import { machineInfo, machineLine, median, replaceSection, type MachineInfo } from './machine.js';
 
 const ADDR_A = '198.18.0.1';
 const ADDR_B = '198.18.0.2';
@@ -28,6 +35,20 @@ const PSK = new TextEncoder().encode('tsipsec bench pre-shared key, 32 bytes or 
 const PKI = fileURLToPath(new URL('../../test/fixtures/pki/', import.meta.url));
 
 export type IkeBenchCase = 'psk-x25519' | 'cert-modp2048';
+
+/**
+ * Providers measured: `nodeCrypto` (node:crypto with the PRF, prf+, hashes and X25519 on libcrypto through
+ * koffi, node-native-kdf.ts; what `cryptoProvider('node')` and the runtime's Tunnel default to), the
+ * daemon's `withEvpAead(nodeCrypto)` (AEAD on EVP contexts too), and `nodeCryptoJs` (node:crypto alone:
+ * the fallback when libcrypto.so.3 does not load, and the state before the native KDF).
+ */
+export type IkeBenchProvider = 'node' | 'node+evp' | 'node-js';
+export function benchProvider(p: IkeBenchProvider): CryptoProvider {
+  if (p === 'node-js') return nodeCryptoJs;
+  if (p === 'node+evp') return withEvpAead(nodeCrypto);
+  if (loadNativeKdf() === undefined) throw new Error(`ike bench: libcrypto.so.3 did not load (${nativeKdfLoadError() ?? '?'}); nodeCrypto would be node:crypto only`);
+  return nodeCrypto;
+}
 
 function conn(name: string, side: 'a' | 'b', kind: IkeBenchCase): IkeConnectionInput {
   const child = {
@@ -55,7 +76,7 @@ function conn(name: string, side: 'a' | 'b', kind: IkeBenchCase): IkeConnectionI
 }
 
 /** Two endpoints; A has `n` connections (c0…), so each initiate makes a new IKE SA; B answers them all. */
-class BackToBack {
+export class BackToBack {
   readonly a: IkeEndpoint;
   readonly b: IkeEndpoint;
   childUpA = 0;
@@ -99,11 +120,11 @@ class BackToBack {
   }
 }
 
-export interface IkeRate { kind: IkeBenchCase; establishments: number; seconds: number; perSecond: number; msEach: number; cpuMsEach: number; perCpuSecond: number }
-export interface IkeMemory { n: number; gcAvailable: boolean; heapDeltaBytes: number; bytesPerPair: number; bytesPerIkeSa: number; externalPerIkeSa: number }
+export interface IkeRate { kind: IkeBenchCase; provider: IkeBenchProvider; loadStart: number; loadEnd: number; establishments: number; seconds: number; perSecond: number; msEach: number; cpuMsEach: number; perCpuSecond: number }
+export interface IkeMemory { provider: IkeBenchProvider; n: number; gcAvailable: boolean; heapDeltaBytes: number; bytesPerPair: number; bytesPerIkeSa: number; externalPerIkeSa: number }
 /** The crypto one establishment needs (counted through a wrapping provider), timed alone in the same run. */
 export interface IkeFloor { ops: { op: string; perEstablishment: number; usEach: number }[]; floorMsEach: number; floorPerSecond: number }
-export interface IkeReport { date: string; machine: MachineInfo; rates: IkeRate[]; memory: IkeMemory; floor: IkeFloor }
+export interface IkeReport { date: string; machine: MachineInfo; rates: IkeRate[]; memory: IkeMemory[]; floor: IkeFloor }
 
 /** A provider that counts calls of the operations an establishment spends native crypto on. */
 function countingProvider(base: CryptoProvider, counts: Map<string, number>): CryptoProvider {
@@ -149,6 +170,7 @@ function timeUs(fn: () => void, minCpuMs = 200): number {
 
 /** Times each counted operation alone with node:crypto (typical sizes: 32-byte keys, 100-300-byte inputs). */
 export function measureFloor(): IkeFloor {
+  const nodeCrypto = benchProvider('node');
   const counts = new Map<string, number>();
   const p = new BackToBack('psk-x25519', 30, countingProvider(nodeCrypto, counts));
   for (let i = 0; i < 10; i++) p.establish(i);
@@ -166,9 +188,12 @@ export function measureFloor(): IkeFloor {
   aead.seal(nonce, data, buf, buf, tag);
   const sealed = buf.slice();
   const sealedTag = tag.slice();
+  // An establishment computes each key pair's secret once, right after the exchange: time that case
+  // (generate + computeSecret on the fresh pair) and subtract the generate time measured alone.
+  let generateUs = 0;
   const timers: Record<string, () => void> = {
     'dh31-generate': () => x.generate(nodeRandom),
-    'dh31-compute': () => x.computeSecret(pairA, pairB.publicKey),
+    'dh31-compute': () => x.computeSecret(x.generate(nodeRandom), pairB.publicKey),
     'prf-hmac-sha256': () => nodeCrypto.prf('hmac-sha256').compute(key32, data),
     'hash-sha1': () => nodeCrypto.hash('sha1', data.subarray(0, 28)),
     'aead-aes-gcm-16-key': () => nodeCrypto.aead('aes-gcm-16', key32),
@@ -179,18 +204,25 @@ export function measureFloor(): IkeFloor {
   let us = 0;
   for (const [op, n] of [...counts].sort()) {
     const t = timers[op];
-    const usEach = t ? timeUs(t) : 0;
+    let usEach = t ? timeUs(t) : 0;
+    if (op === 'dh31-generate') generateUs = usEach;
+    if (op === 'dh31-compute') usEach = Math.max(0, usEach - (generateUs || timeUs(timers['dh31-generate']!)));
     ops.push({ op, perEstablishment: n / 20, usEach });
     us += (n / 20) * usEach;
   }
   return { ops, floorMsEach: us / 1000, floorPerSecond: 1e6 / us };
 }
 
-export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000): IkeRate {
-  const warm = new BackToBack(kind, 20);
-  for (let i = 0; i < 20; i++) warm.establish(i);
-  const cap = Math.min(max, kind === 'psk-x25519' ? 5_000 : 1_000);
-  const p = new BackToBack(kind, cap);
+export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000, providerName: IkeBenchProvider = 'node'): IkeRate {
+  const provider = benchProvider(providerName);
+  // Warm-up: past V8's optimizing tiers, and past the first growth of the old generation (SAs are
+  // kept): measured without it, the first row of a run came out ~2× slower than the same row later.
+  const warmN = kind === 'psk-x25519' ? 1500 : 100;
+  const warm = new BackToBack(kind, warmN, provider);
+  for (let i = 0; i < warmN; i++) warm.establish(i);
+  const cap = Math.min(max, kind === 'psk-x25519' ? 10_000 : 1_000);
+  const p = new BackToBack(kind, cap, provider);
+  const loadStart = loadavg()[0]!;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
@@ -198,13 +230,13 @@ export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000):
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000;
-  return { kind, establishments: n, seconds: s, perSecond: n / s, msEach: (s * 1000) / n, cpuMsEach: cpuMs / n, perCpuSecond: (n * 1000) / cpuMs };
+  return { kind, provider: providerName, loadStart, loadEnd: loadavg()[0]!, establishments: n, seconds: s, perSecond: n / s, msEach: (s * 1000) / n, cpuMsEach: cpuMs / n, perCpuSecond: (n * 1000) / cpuMs };
 }
 
-export function measureMemory(n: number): IkeMemory {
+export function measureMemory(n: number, providerName: IkeBenchProvider = 'node'): IkeMemory {
   const g = (globalThis as { gc?: () => void }).gc;
   const collect = () => { if (g) for (let i = 0; i < 3; i++) g(); };
-  const p = new BackToBack('psk-x25519', n + 1);
+  const p = new BackToBack('psk-x25519', n + 1, benchProvider(providerName));
   p.establish(0); // warm code paths and lazily built tables before the baseline
   collect();
   const h0 = process.memoryUsage();
@@ -215,14 +247,29 @@ export function measureMemory(n: number): IkeMemory {
   // Keep the endpoints alive until after the measurement.
   if (p.childUpA < n + 1) throw new Error('memory bench: not every SA came up');
   return {
-    n, gcAvailable: g !== undefined, heapDeltaBytes: delta, bytesPerPair: delta / n, bytesPerIkeSa: delta / (2 * n),
+    provider: providerName, n, gcAvailable: g !== undefined, heapDeltaBytes: delta, bytesPerPair: delta / n, bytesPerIkeSa: delta / (2 * n),
     externalPerIkeSa: (h1.external + h1.arrayBuffers - h0.external - h0.arrayBuffers) / (2 * n),
   };
 }
 
-export function runIke(opts: { seconds: number; memoryN: number }): IkeReport {
-  const rates = [measureRate('psk-x25519', opts.seconds), measureRate('cert-modp2048', opts.seconds)];
-  const memory = measureMemory(opts.memoryN);
+/**
+ * One rate row in a fresh Node process: rows measured one after another in one process came out
+ * ordered (a later row ran on an old generation already grown by the earlier rows' garbage, with
+ * fewer major GCs while its SAs pile up: up to 1.5× faster for the same code).
+ */
+function rateInChild(kind: IkeBenchCase, seconds: number, provider: IkeBenchProvider): IkeRate {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--rate-row', kind, provider, String(seconds)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as IkeRate;
+}
+
+export function runIke(opts: { seconds: number; memoryN: number; reps?: number }): IkeReport {
+  const rates: IkeRate[] = [];
+  // Providers alternate, so load drifting on a shared machine spreads over all of them.
+  for (let r = 0; r < (opts.reps ?? 2); r++) {
+    for (const p of ['node', 'node+evp', 'node-js'] as const) rates.push(rateInChild('psk-x25519', opts.seconds, p));
+  }
+  rates.push(rateInChild('cert-modp2048', opts.seconds, 'node'));
+  const memory = [measureMemory(opts.memoryN, 'node'), measureMemory(opts.memoryN, 'node+evp')];
   const floor = measureFloor();
   return { date: new Date().toISOString(), machine: machineInfo(), rates, memory, floor };
 }
@@ -232,23 +279,39 @@ const LABEL: Record<IkeBenchCase, string> = {
   'cert-modp2048': 'RSA-2048 / ECDSA P-256 certificates + MODP-2048 (aes256gcm16-prfsha256-modp2048)',
 };
 
+const PROVIDER_LABEL: Record<IkeBenchProvider, string> = {
+  node: '`nodeCrypto` (native KDF + AEAD)',
+  'node+evp': '`withEvpAead(nodeCrypto)` (daemon)',
+  'node-js': '`nodeCryptoJs` (node:crypto only)',
+};
+
 export function formatIke(r: IkeReport): string {
-  const m = r.memory;
+  const mem = (m: IkeMemory): string =>
+    `${PROVIDER_LABEL[m.provider]}: heap delta ${(m.heapDeltaBytes / 1024).toFixed(0)} KiB${m.gcAvailable ? ' after gc()' : ' (no --expose-gc: includes garbage)'} = ` +
+    `**${(m.bytesPerIkeSa / 1024).toFixed(1)} KiB per IKE SA with one child** (per side; ${(m.bytesPerPair / 1024).toFixed(1)} KiB for both ends of one), plus ${m.externalPerIkeSa.toFixed(0)} B external/ArrayBuffer.`;
   return [
     `Machine: ${machineLine(r.machine)}. Run: \`npm run build && node --expose-gc dist/bench/ike.js\` (${r.date.slice(0, 10)}).`,
     '',
-    'Two in-memory `IkeEndpoint`s back to back on one thread (no sockets, no timers), node:crypto provider. One establishment = IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (ESP aes256gcm16), both sides\' work; every SA is kept. Target: ≥ 1,000 PSK + X25519 establishments/s on one core.',
+    'Two in-memory `IkeEndpoint`s back to back on one thread (no sockets, no timers). One establishment = IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (ESP aes256gcm16), both sides\' work; every SA is kept. Target: ≥ 1,000 PSK + X25519 establishments/s on one core.',
     '',
-    'Wall-clock rate, and the rate per CPU second of this process (the fairer figure on a shared, loaded machine).',
+    'Wall-clock rate, and the rate per CPU second of this process (the fairer figure on a shared, loaded machine), with the 1-min load average before and after each row.',
     '',
-    '| case | establishments | s | per second (wall) | per CPU second | CPU ms each |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...r.rates.map((x) => `| ${LABEL[x.kind]} | ${x.establishments} | ${x.seconds.toFixed(2)} | ${x.perSecond.toFixed(0)} | ${x.perCpuSecond.toFixed(0)} | ${x.cpuMsEach.toFixed(2)} |`),
+    '| case | provider | establishments | s | per second (wall) | per CPU second | CPU ms each | load |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+    ...r.rates.map((x) => `| ${LABEL[x.kind]} | ${PROVIDER_LABEL[x.provider]} | ${x.establishments} | ${x.seconds.toFixed(2)} | ${x.perSecond.toFixed(0)} | ${x.perCpuSecond.toFixed(0)} | ${x.cpuMsEach.toFixed(2)} | ${x.loadStart.toFixed(1)} → ${x.loadEnd.toFixed(1)} |`),
     '',
-    `Memory (target ≤ 8 KiB per IKE SA with one child): ${m.n} PSK + X25519 establishments, heap delta ${(m.heapDeltaBytes / 1024).toFixed(0)} KiB${m.gcAvailable ? ' after gc()' : ' (no --expose-gc: includes garbage)'} = ` +
-    `**${(m.bytesPerIkeSa / 1024).toFixed(1)} KiB per IKE SA with one child** (per side; ${(m.bytesPerPair / 1024).toFixed(1)} KiB for both ends of one), plus ${(m.externalPerIkeSa).toFixed(0)} B external/ArrayBuffer.`,
+    `Medians over the PSK + X25519 repetitions (each row a fresh process, providers alternating): ${(['node', 'node+evp', 'node-js'] as const)
+      .map((p) => {
+        const rows = r.rates.filter((x) => x.kind === 'psk-x25519' && x.provider === p);
+        return `${PROVIDER_LABEL[p]} **${median(rows.map((x) => x.perCpuSecond)).toFixed(0)} per CPU second** (${median(rows.map((x) => x.perSecond)).toFixed(0)} wall)`;
+      })
+      .join(', ')}.`,
     '',
-    `Crypto floor of one PSK + X25519 establishment (both sides), same run: the provider calls it makes (counted through a wrapping provider), each timed alone with node:crypto in CPU time. ` +
+    `Memory (target ≤ 8 KiB per IKE SA with one child), ${r.memory[0]?.n ?? 0} PSK + X25519 establishments:`,
+    '',
+    ...r.memory.map((m) => `- ${mem(m)}`),
+    '',
+    `Crypto floor of one PSK + X25519 establishment (both sides), same run: the provider calls it makes (counted through a wrapping provider), each timed alone with \`nodeCrypto\` in CPU time (X25519 shared secret: generate + computeSecret on a fresh pair, minus generate). ` +
     `**${r.floor.floorMsEach.toFixed(2)} ms = ${r.floor.floorPerSecond.toFixed(0)} establishments/s at best** with this provider on this machine; the rest of the CPU ms each above is the engine (codec, state, allocation, GC).`,
     '',
     '| operation | per establishment | µs each | µs per establishment |',
@@ -261,15 +324,23 @@ export async function mainIke(argv: readonly string[]): Promise<number> {
   let seconds = 3;
   let memoryN = 1000;
   let readme: string | undefined;
+  let reps = 2;
+  if (argv[0] === '--rate-row') {
+    const r = measureRate(argv[1] as IkeBenchCase, Number(argv[3]), undefined, argv[2] as IkeBenchProvider);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') seconds = Number(argv[++i]);
     else if (argv[i] === '--memory-n') memoryN = Number(argv[++i]);
     else if (argv[i] === '--readme') readme = argv[++i];
+    else if (argv[i] === '--reps') reps = Number(argv[++i]);
     else if (argv[i] === '--quick') { seconds = 1; memoryN = 300; }
   }
   if (!(seconds > 0 && seconds <= 600)) throw new Error('--seconds must be in (0, 600]');
   if (!Number.isInteger(memoryN) || memoryN < 1 || memoryN > 100_000) throw new Error('--memory-n must be an integer in 1..100000');
-  const r = runIke({ seconds, memoryN });
+  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error('--reps must be an integer in 1..20');
+  const r = runIke({ seconds, memoryN, reps });
   const md = formatIke(r);
   process.stdout.write(`\n## IKE\n\n${md}\n`);
   if (readme) writeFileSync(readme, replaceSection(readFileSync(readme, 'utf8'), 'IKE', md));

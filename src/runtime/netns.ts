@@ -89,7 +89,7 @@ export class NetnsLab {
 
   /**
    * A veth pair: `ifA` in namespace `nsA` with address `addrA` (CIDR), `ifB` in `nsB` with `addrB`; both
-   * up. A namespace of null means the current one. Addresses may be null (no address).
+   * up, with gso_max_segs 1 (see below). A namespace of null means the current one. Addresses may be null (no address).
    */
   async vethPair(nsA: string | null, ifA: string, addrA: string | null, nsB: string | null, ifB: string, addrB: string | null): Promise<void> {
     for (const n of [ifA, ifB]) if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n)) throw new Error(`vethPair: interface name ${JSON.stringify(n)} must be 1..15 of [A-Za-z0-9_.-]`);
@@ -106,7 +106,9 @@ export class NetnsLab {
     ] as const) {
       const pre = ns ? ['-n', ns] : [];
       if (addr) await this.run('ip', [...pre, 'addr', 'add', addr, 'dev', dev]);
-      await this.run('ip', [...pre, 'link', 'set', 'dev', dev, 'up']);
+      // gso_max_segs 1: GSO batches (tsipsec's UDP GSO) are cut before the veth, so a capture on the link
+      // shows the datagrams a wire would (a NIC segments them; a veth would pass one super-datagram).
+      await this.run('ip', [...pre, 'link', 'set', 'dev', dev, 'gso_max_segs', '1', 'up']);
     }
   }
 

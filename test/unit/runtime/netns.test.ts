@@ -103,8 +103,8 @@ describe('NetnsLab (command construction)', () => {
       'ip -n tsz-a link set dev lo up',
       'ip link add va netns tsz-a type veth peer name vb',
       'ip -n tsz-a addr add 198.18.60.1/24 dev va',
-      'ip -n tsz-a link set dev va up',
-      'ip link set dev vb up',
+      'ip -n tsz-a link set dev va gso_max_segs 1 up',
+      'ip link set dev vb gso_max_segs 1 up',
       'ip netns exec tsz-a ping -c1 198.18.60.2',
     ]);
     calls.length = 0;

@@ -120,7 +120,11 @@ export class BackToBack {
   }
 }
 
-export interface IkeRate { kind: IkeBenchCase; provider: IkeBenchProvider; loadStart: number; loadEnd: number; establishments: number; seconds: number; perSecond: number; msEach: number; cpuMsEach: number; perCpuSecond: number }
+export interface IkeRate {
+  kind: IkeBenchCase; provider: IkeBenchProvider; loadStart: number; loadEnd: number;
+  /** CPU µs of one native X25519 key generation, timed just before and after the row (how contended the core was). */
+  x25519UsBefore: number; x25519UsAfter: number;
+  establishments: number; seconds: number; perSecond: number; msEach: number; cpuMsEach: number; perCpuSecond: number }
 export interface IkeMemory { provider: IkeBenchProvider; n: number; gcAvailable: boolean; heapDeltaBytes: number; bytesPerPair: number; bytesPerIkeSa: number; externalPerIkeSa: number }
 /** The crypto one establishment needs (counted through a wrapping provider), timed alone in the same run. */
 export interface IkeFloor { ops: { op: string; perEstablishment: number; usEach: number }[]; floorMsEach: number; floorPerSecond: number }
@@ -213,6 +217,16 @@ export function measureFloor(): IkeFloor {
   return { ops, floorMsEach: us / 1000, floorPerSecond: 1e6 / us };
 }
 
+/**
+ * A yardstick for how fast this core is right now: CPU µs of one libcrypto X25519 key generation
+ * (fixed work). On this shared VM it ranged from ~47 µs (load ~3) to ~150 µs (load ~10): CPU time
+ * itself stretches under contention, so rows are compared through it too.
+ */
+export function x25519Reference(): number {
+  const g = benchProvider('node').dhGroup(31)!;
+  return timeUs(() => g.generate(nodeRandom), 150);
+}
+
 export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000, providerName: IkeBenchProvider = 'node'): IkeRate {
   const provider = benchProvider(providerName);
   // Warm-up: past V8's optimizing tiers, and past the first growth of the old generation (SAs are
@@ -223,6 +237,7 @@ export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000, 
   const cap = Math.min(max, kind === 'psk-x25519' ? 10_000 : 1_000);
   const p = new BackToBack(kind, cap, provider);
   const loadStart = loadavg()[0]!;
+  const x25519UsBefore = x25519Reference();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
@@ -230,7 +245,8 @@ export function measureRate(kind: IkeBenchCase, seconds: number, max = 100_000, 
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000;
-  return { kind, provider: providerName, loadStart, loadEnd: loadavg()[0]!, establishments: n, seconds: s, perSecond: n / s, msEach: (s * 1000) / n, cpuMsEach: cpuMs / n, perCpuSecond: (n * 1000) / cpuMs };
+  const x25519UsAfter = x25519Reference();
+  return { kind, provider: providerName, loadStart, loadEnd: loadavg()[0]!, x25519UsBefore, x25519UsAfter, establishments: n, seconds: s, perSecond: n / s, msEach: (s * 1000) / n, cpuMsEach: cpuMs / n, perCpuSecond: (n * 1000) / cpuMs };
 }
 
 export function measureMemory(n: number, providerName: IkeBenchProvider = 'node'): IkeMemory {
@@ -279,6 +295,11 @@ const LABEL: Record<IkeBenchCase, string> = {
   'cert-modp2048': 'RSA-2048 / ECDSA P-256 certificates + MODP-2048 (aes256gcm16-prfsha256-modp2048)',
 };
 
+/** CPU cost of one establishment in units of the X25519 keygen timed around its row (load-independent-ish). */
+function keygens(x: IkeRate): number {
+  return (x.cpuMsEach * 1000) / ((x.x25519UsBefore + x.x25519UsAfter) / 2);
+}
+
 const PROVIDER_LABEL: Record<IkeBenchProvider, string> = {
   node: '`nodeCrypto` (native KDF + AEAD)',
   'node+evp': '`withEvpAead(nodeCrypto)` (daemon)',
@@ -296,14 +317,14 @@ export function formatIke(r: IkeReport): string {
     '',
     'Wall-clock rate, and the rate per CPU second of this process (the fairer figure on a shared, loaded machine), with the 1-min load average before and after each row.',
     '',
-    '| case | provider | establishments | s | per second (wall) | per CPU second | CPU ms each | load |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
-    ...r.rates.map((x) => `| ${LABEL[x.kind]} | ${PROVIDER_LABEL[x.provider]} | ${x.establishments} | ${x.seconds.toFixed(2)} | ${x.perSecond.toFixed(0)} | ${x.perCpuSecond.toFixed(0)} | ${x.cpuMsEach.toFixed(2)} | ${x.loadStart.toFixed(1)} → ${x.loadEnd.toFixed(1)} |`),
+    '| case | provider | establishments | s | per second (wall) | per CPU second | CPU ms each | load | X25519 keygen µs | CPU each in keygens |',
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
+    ...r.rates.map((x) => `| ${LABEL[x.kind]} | ${PROVIDER_LABEL[x.provider]} | ${x.establishments} | ${x.seconds.toFixed(2)} | ${x.perSecond.toFixed(0)} | ${x.perCpuSecond.toFixed(0)} | ${x.cpuMsEach.toFixed(2)} | ${x.loadStart.toFixed(1)} → ${x.loadEnd.toFixed(1)} | ${x.x25519UsBefore.toFixed(0)} / ${x.x25519UsAfter.toFixed(0)} | ${keygens(x).toFixed(1)} |`),
     '',
     `Medians over the PSK + X25519 repetitions (each row a fresh process, providers alternating): ${(['node', 'node+evp', 'node-js'] as const)
       .map((p) => {
         const rows = r.rates.filter((x) => x.kind === 'psk-x25519' && x.provider === p);
-        return `${PROVIDER_LABEL[p]} **${median(rows.map((x) => x.perCpuSecond)).toFixed(0)} per CPU second** (${median(rows.map((x) => x.perSecond)).toFixed(0)} wall)`;
+        return `${PROVIDER_LABEL[p]} **${median(rows.map((x) => x.perCpuSecond)).toFixed(0)} per CPU second** (${median(rows.map((x) => x.perSecond)).toFixed(0)} wall; ${median(rows.map(keygens)).toFixed(1)} keygens each)`;
       })
       .join(', ')}.`,
     '',

@@ -108,7 +108,8 @@ export function openEspPacket(p: OpenEspPacketParams): OpenEspPacketResult {
   });
   if (p.seqHi !== undefined && (!Number.isInteger(p.seqHi) || p.seqHi < 0 || p.seqHi > 0xffffffff)) throw new RangeError('seqHi: must be a uint32');
   if (p.replayTop !== undefined) sa.replay!.reset(p.replayTop.hi, p.replayTop.lo);
-  const pkt = p.packet.slice();
+  // A copy: espOpen works in place. Not p.packet.slice(): on a Node Buffer (a pcap read from disk) that is a view.
+  const pkt = Uint8Array.prototype.slice.call(p.packet);
   const out = new OpenResult();
   const d = openWithSa(sa, pkt, out, sa.esn && p.seqHi !== undefined ? p.seqHi : -1);
   const ok = d === Drop.ok;

@@ -118,6 +118,19 @@ describe('ESP', () => {
     expect(out.map((p) => p.seq)).toEqual([1, 7]);
   });
 
+  it('an ESN packet decodes after the failed non-ESN attempt (openEspPacket copies a Buffer too)', () => {
+    // The non-ESN attempt fails its ICV; an AEAD that decrypts in place before the verdict (the native
+    // path) leaves the bytes unspecified, so the ESN attempt must not reuse them.
+    const innerPkt = buildIp({ src: '198.19.1.1', dst: '198.19.2.1', protocol: 1, payload: hex('0800f7ff00000000') });
+    const key = Uint8Array.from({ length: 36 }, (_, i) => 50 + i);
+    const esp = sealEspPacket({ algorithm: { encr: 'aes-gcm-16', keyBits: 256 }, encKey: key, spi: 0x2001, provider: nodeCrypto, esn: true, seqLo: 3, payload: innerPkt, nextHeader: 4 });
+    const k = keylog((w) => w.addEspSa({ src: A, dst: B, spi: 0x2001, encr: { id: 20, keyLength: 256 }, encrKey: key, integ: 0, integKey: new Uint8Array(0) }));
+    // A Buffer, as readFileSync gives: its slice() is a view, not a copy.
+    const cap = Buffer.from(writePcap([{ tsMs: 0, data: buildUdpPacket({ src: A, dst: B, srcPort: 4500, dstPort: 4500, payload: esp }) }]));
+    const p = decodeCapture(cap, k, deps)[0] as DecodedEsp;
+    expect([p.ok, p.esn, p.innerHex]).toEqual([true, true, toHex(innerPkt)]);
+  });
+
   it('without keys: SPI and sequence number only', () => {
     const p = decodeCapture(writePcap([{ tsMs: 0, data: buildIp({ src: A, dst: B, protocol: 50, payload: gcmPacket }) }]), undefined, deps)[0] as DecodedEsp;
     expect([p.spi, p.seq, p.ok]).toEqual(['0x0000a5f8', 10, false]);

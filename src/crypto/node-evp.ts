@@ -31,7 +31,8 @@ const TAG_LENGTH = 16;
 
 type Ptr = object;
 
-interface Evp {
+/** The libcrypto EVP functions both native AEADs use (this file's per-SA contexts, node-native-aead's shared ones). */
+export interface Evp {
   readonly version: string;
   newCtx(): Ptr | null;
   freeCtx(ctx: Ptr): void;

@@ -19,8 +19,8 @@
  * which the AeadCipher contract leaves unspecified. When libcrypto.so.3 cannot be loaded,
  * `loadNativeAead()` returns undefined and node.ts keeps node:crypto.
  */
-import koffi from 'koffi';
 import type { AeadCipher, AeadName } from './types.js';
+import { evpLoadError, loadEvp } from './node-evp.js';
 
 /** openssl/evp.h (OpenSSL 3): EVP_CTRL_AEAD_GET_TAG / EVP_CTRL_AEAD_SET_TAG. */
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
@@ -41,24 +41,20 @@ interface Lib {
 }
 
 function bind(): Lib {
-  const lib = koffi.load('libcrypto.so.3');
-  const newCtx = lib.func('void *EVP_CIPHER_CTX_new()');
-  const byName = lib.func('const void *EVP_get_cipherbyname(const char *name)');
-  const init = lib.func('int EVP_CipherInit_ex(void *ctx, const void *cipher, void *engine, const void *key, const void *iv, int enc)');
-  const update = lib.func('int EVP_CipherUpdate(void *ctx, void *out, void *outl, const void *in, int inl)');
-  const final = lib.func('int EVP_CipherFinal_ex(void *ctx, void *out, void *outl)');
-  const ctrl = lib.func('int EVP_CIPHER_CTX_ctrl(void *ctx, int type, int arg, void *ptr)');
+  // The EVP bindings are node-evp's (one koffi.load of libcrypto per process); this file adds the shared contexts.
+  const evp = loadEvp();
+  if (evp === undefined) throw new Error(evpLoadError() ?? 'libcrypto.so.3 could not be loaded');
   const contexts = new Map<Algo, Ptr>();
   const l: Lib = {
-    init: (ctx, cipher, key, iv, enc) => init(ctx, cipher, null, key, iv, enc) as number,
-    update: (ctx, out, outl, input, inl) => update(ctx, out, outl, input, inl) as number,
-    final: (ctx, out, outl) => final(ctx, out, outl) as number,
-    ctrl: (ctx, type, arg, ptr) => ctrl(ctx, type, arg, ptr) as number,
+    init: evp.init,
+    update: evp.update,
+    final: evp.final,
+    ctrl: evp.ctrl,
     context(algo) {
       let ctx = contexts.get(algo);
       if (ctx === undefined) {
-        const cipher = byName(algo) as Ptr | null;
-        const c = newCtx() as Ptr | null;
+        const cipher = evp.cipher(algo);
+        const c = evp.newCtx();
         if (cipher === null || c === null || l.init(c, cipher, null, null, 1) !== 1) throw new Error(`aead: OpenSSL has no ${algo}`);
         ctx = c;
         contexts.set(algo, ctx);

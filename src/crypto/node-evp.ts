@@ -21,6 +21,7 @@
  * callers must not use it (espOpen drops the packet).
  */
 import koffi from 'koffi';
+import { libcrypto } from './libcrypto.js';
 import type { AeadCipher, AeadName, CryptoProvider } from './types.js';
 
 /** openssl/evp.h (OpenSSL 3): EVP_CTRL_AEAD_GET_TAG / EVP_CTRL_AEAD_SET_TAG (= the GCM ones). */
@@ -47,7 +48,7 @@ let loaded: Evp | null | undefined;
 let loadError: string | undefined;
 
 function bind(): Evp {
-  const lib = koffi.load('libcrypto.so.3');
+  const lib = libcrypto();
   const newCtx = lib.func('void *EVP_CIPHER_CTX_new()');
   const freeCtx = lib.func('void EVP_CIPHER_CTX_free(void *ctx)');
   const byName = lib.func('const void *EVP_get_cipherbyname(const char *name)');

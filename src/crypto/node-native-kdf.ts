@@ -28,6 +28,7 @@
  */
 import koffi from 'koffi';
 import { PRF_BY_NAME } from './algorithms.js';
+import { libcrypto } from './libcrypto.js';
 import { X25519_LENGTH, isAllZero } from './dh-params.js';
 import type { DhGroup, DhKeyPair, HashName, Prf, PrfName, RandomSource } from './types.js';
 
@@ -59,7 +60,7 @@ interface NativeLib {
 }
 
 function bind(): NativeLib {
-  const lib = koffi.load('libcrypto.so.3');
+  const lib = libcrypto();
   const hmacCtxNew = lib.func('void *HMAC_CTX_new()');
   const hmacInit = lib.func('int HMAC_Init_ex(void *ctx, const void *key, int len, const void *md, void *impl)');
   const hmacUpdate = lib.func('int HMAC_Update(void *ctx, const void *data, size_t len)');

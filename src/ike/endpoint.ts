@@ -20,7 +20,7 @@ import { decodeHeader } from './header.js';
 import { checkRules } from './rules.js';
 import { makeSkProtection } from './protection.js';
 import { IkeSa, NotifyType, bytesEqual, hex, notify, type EngineContext } from './ike-sa.js';
-import { handleInitResponse, respondInit, startInitiator } from './exchanges/ike-sa-init.js';
+import { acceptInitVariant, handleInitResponse, respondInit, startInitiator } from './exchanges/ike-sa-init.js';
 import { dispatchProtected } from './exchanges/dispatch.js';
 import { handleSaTimeout, kick, saNextTimeout } from './exchanges/tasks.js';
 
@@ -207,9 +207,11 @@ export class IkeEndpoint {
         if (!fromInitiator || h.spiR.some((x) => x !== 0)) return void this.counters.dropRules++;
         const existing = this.byInit.get(initKey(h.spiI, d.remote.address, d.remote.port));
         if (existing) {
-          if (existing.lastRequestRaw && bytesEqual(existing.lastRequestRaw, d.data) && existing.phase.name === 'half-open') {
+          const ph = existing.phase;
+          const stored = ph.name === 'half-open' && existing.lastRequestRaw && !bytesEqual(existing.lastRequestRaw, d.data) ? decodeMessage(ph.initRequest) : undefined;
+          if (ph.name === 'half-open' && existing.lastRequestRaw && (bytesEqual(existing.lastRequestRaw, d.data) || acceptInitVariant(existing, msg, d.data, stored?.ok ? stored.value : undefined))) {
             this.counters.retransmitsAnswered++;
-            for (const data of existing.phase.initResponse) this.ctx.transmit({ data, local: d.local, remote: d.remote });
+            for (const data of ph.initResponse) this.ctx.transmit({ data, local: d.local, remote: d.remote });
           } else {
             this.counters.dropRetransmitOld++;
           }

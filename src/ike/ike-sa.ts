@@ -83,6 +83,11 @@ export type IkePhase =
       readonly nonceI: Uint8Array;
       readonly nonceR: Uint8Array;
       readonly initRequest: Uint8Array;
+      /**
+       * The initiator's retries of initRequest with a COOKIE in front and every other payload
+       * unchanged (§2.6), received while half-open: its AUTH may sign one of these (cookie race).
+       */
+      readonly initRequestVariants: Uint8Array[];
       readonly initResponse: readonly Uint8Array[];
       readonly deadlineMs: number;
       /** Connections that matched addresses and the IKE proposal (IKE_AUTH picks by identity). */

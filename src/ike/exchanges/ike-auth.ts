@@ -252,8 +252,13 @@ export function handleAuthRequest(sa: IkeSa, now: number, messageId: number, inn
   let failure: string | undefined;
   if (!conn) failure = `no connection for peer identity ${formatIdentity(idi.idType, idi.data)}`;
   else {
-    const octets = signedOctets(sa.ctx.provider, p.crypto.algs.prf!, p.initRequest, p.nonceR, p.crypto.keys.skPi, idPayloadBody(idi.idType, idi.data));
-    failure = verifyPeer(sa, now, conn, idi, inner, octets);
+    // AUTH signs the initiator's IKE_SA_INIT request; after a cookie race that may be a variant
+    // with the COOKIE in front (acceptInitVariant in ike-sa-init.ts).
+    for (const request of [p.initRequest, ...p.initRequestVariants]) {
+      const octets = signedOctets(sa.ctx.provider, p.crypto.algs.prf!, request, p.nonceR, p.crypto.keys.skPi, idPayloadBody(idi.idType, idi.data));
+      failure = verifyPeer(sa, now, conn, idi, inner, octets);
+      if (!failure) break;
+    }
   }
   if (failure || !conn) {
     // <-- HDR, SK {N(AUTHENTICATION_FAILED)} and no state left (§2.21.2).

@@ -330,6 +330,7 @@ export function respondInit(ctx: EngineContext, deps: InitResponderDeps, now: nu
     nonceI,
     nonceR,
     initRequest: raw.slice(),
+    initRequestVariants: [],
     initResponse: [response],
     deadlineMs: now + limits.halfOpenTimeoutMs,
     candidates: matching,
@@ -355,4 +356,29 @@ function algsProposal(number: number, algs: NegotiatedAlgorithms): Proposal {
   if (algs.integ !== undefined) transforms.push({ type: 3, id: algs.integ });
   if (algs.dh !== undefined) transforms.push({ type: 4, id: algs.dh });
   return { number, protocolId: 1, spi: new Uint8Array(0), transforms };
+}
+
+const MAX_INIT_VARIANTS = 2;
+
+/** The message's payloads without a COOKIE notify, re-encoded: what §2.6 says stays unchanged. */
+function withoutCookie(msg: IkeMessage): Uint8Array {
+  const rest = msg.payloads.filter((x) => !(x.type === PayloadType.NOTIFY && 'notifyType' in x && x.notifyType === NotifyType.COOKIE));
+  return encodeMessage({ ...msg.header, flags: HeaderFlag.INITIATOR }, rest);
+}
+
+/**
+ * A half-open SA from `sa.phase.initRequest` receives an IKE_SA_INIT request from the same
+ * SPIi, address and port with other bytes. If it is that request with a COOKIE added (or changed)
+ * and every other payload unchanged, the initiator retried after a COOKIE answer that overtook our
+ * full answer (a flood around the cookie threshold does this), and its IKE_AUTH will sign the retry:
+ * keep it as a variant and re-send the cached answer. Anything else is not ours to answer (false).
+ */
+export function acceptInitVariant(sa: IkeSa, msg: IkeMessage, raw: Uint8Array, stored: IkeMessage | undefined): boolean {
+  const p = sa.phase;
+  if (p.name !== 'half-open' || !stored || findNotify(msg.payloads, NotifyType.COOKIE) === undefined) return false;
+  if (p.initRequestVariants.some((v) => bytesEqual(v, raw))) return true;
+  if (p.initRequestVariants.length >= MAX_INIT_VARIANTS) return false;
+  if (!bytesEqual(withoutCookie(msg), withoutCookie(stored))) return false;
+  p.initRequestVariants.push(raw.slice());
+  return true;
 }

@@ -20,6 +20,8 @@ export const UML_ROOT = join(UML_CACHE, 'umlroot');
 export const UML_LINUX = join(UML_ROOT, 'usr', 'bin', 'linux.uml');
 export const LS_ROOT = join(UML_CACHE, 'lsroot');
 export const GUEST_INIT = join(import.meta.dirname, '..', 'uml', 'guest-init.sh');
+/** The checkout: the guest mounts it again when its tmpfs mounts hide it (a clone under /tmp). */
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 export const SCENARIO_SH = join(import.meta.dirname, '..', 'uml', 'scenario.sh');
 export const RUN_CELLS_SH = join(import.meta.dirname, '..', 'uml', 'run-cells.sh');
 
@@ -87,7 +89,7 @@ export async function runInKernelWithEsp(o: { out: string; script: string; timeo
     '-s', 'TERM', '-k', '5', String(Math.ceil(o.timeoutMs / 1000)),
     UML_LINUX, `mem=${o.memMb ?? 768}M`, 'quiet', 'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/', 'ro',
     `init=${GUEST_INIT}`, 'con=null', 'con0=null,fd:1', `uml_dir=${tmp}`, `umid=${umid}`,
-    `tsu.umlroot=${UML_ROOT}`, `tsu.out=${o.out}`, `tsu.script=${o.script}`,
+    `tsu.umlroot=${UML_ROOT}`, `tsu.out=${o.out}`, `tsu.script=${o.script}`, `tsu.repo=${REPO_ROOT}`,
   ];
   let out = '';
   const code = await new Promise<number>((resolve) => {

@@ -4,6 +4,8 @@
 #   tsu.umlroot=DIR   the unpacked user-mode-linux package (modules under DIR/usr/lib/uml/modules/<ver>)
 #   tsu.out=DIR       host directory mounted read-write at the same path (results, captures, exit status)
 #   tsu.script=FILE   the scenario script to run (sh FILE); its exit status goes to DIR/exit-status
+#   tsu.repo=DIR      the tsipsec checkout (scripts, dist/, node_modules); mounted again from the host
+#                     when the tmpfs mounts below hide it (a clone under /tmp, as CI may make)
 # Everything the scenario writes elsewhere lives on the guest's tmpfs and vanishes at poweroff.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -26,6 +28,11 @@ arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n1; }
 UMLROOT=$(arg tsu.umlroot)
 OUT=$(arg tsu.out)
 SCRIPT=$(arg tsu.script)
+REPO=$(arg tsu.repo)
+if [ -n "$REPO" ] && [ ! -d "$REPO" ]; then
+  mkdir -p "$REPO"
+  mount -t hostfs -o "$REPO" none "$REPO"
+fi
 mkdir -p "$OUT"
 mount -t hostfs -o "$OUT" none "$OUT"
 # The host has no /lib/modules to mount over (and / is read-only): give modprobe a root of its own.

@@ -414,13 +414,14 @@ export class IkeEndpoint {
 
   /**
    * Key material of an established IKE SA, for `--keylog` (Wireshark's ikev2_decryption_table). Only
-   * the runtime's key log calls this, and only when the user asked for it.
+   * the runtime's key log calls this, and only when the user asked for it. Copies: the SA's own
+   * arrays are zeroed when it is deleted (SECURITY.md).
    */
   exportIkeKeys(ikeId: number): IkeKeyExport | undefined {
     const sa = this.uniqueSas().find((s) => s.ikeId === ikeId && !s.replacedBy);
     const c = sa?.crypto;
     if (!sa || !c) return undefined;
-    return { spiI: sa.spiI, spiR: sa.spiR, skEi: c.keys.skEi, skEr: c.keys.skEr, skAi: c.keys.skAi, skAr: c.keys.skAr, encr: c.algs.encr, integ: c.algs.integ ?? 0 };
+    return { spiI: sa.spiI.slice(), spiR: sa.spiR.slice(), skEi: c.keys.skEi.slice(), skEr: c.keys.skEr.slice(), skAi: c.keys.skAi.slice(), skAr: c.keys.skAr.slice(), encr: c.algs.encr, integ: c.algs.integ ?? 0 };
   }
 
   status(): IkeSaStatus[] {

@@ -67,13 +67,11 @@ function concat(...parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Zeroes SK_d, SK_pi and SK_pr in place (the IKE SA is gone; SECURITY.md: best effort). SK_e* and
- * SK_a* are not: `IkeEndpoint.exportIkeKeys` hands out these very arrays (key log, tests that
- * decrypt the wire afterwards), so they stay until collected; SK_d (the root of every later child
- * and rekeyed IKE key) and SK_p* are never exported.
+ * Zeroes all seven SK_* keys in place (the IKE SA is gone; SECURITY.md: best effort).
+ * `IkeEndpoint.exportIkeKeys` hands out copies, so what a key log holds is not affected.
  */
 export function wipeIkeKeys(keys: IkeKeys): void {
-  for (const b of [keys.skD, keys.skPi, keys.skPr]) b.fill(0);
+  for (const b of [keys.skD, keys.skAi, keys.skAr, keys.skEi, keys.skEr, keys.skPi, keys.skPr]) b.fill(0);
 }
 
 /** Total prf+ output for the seven SK_* keys of an IKE SA with `algs`. */

@@ -24,10 +24,10 @@ function sasOf(ep: IkeEndpoint): IkeSa[] {
 const allZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 const nonZero = (b: Uint8Array): boolean => b.length > 0 && b.some((x) => x !== 0);
 
-/** The IKE keys wiped on delete: SK_d, SK_pi, SK_pr (SK_e and SK_a are exported by reference, see keys.ts). */
+/** The IKE keys wiped on delete: all seven SK_* (exportIkeKeys hands out copies). */
 function ikeBuffers(sa: IkeSa): Uint8Array[] {
   const k = sa.crypto!.keys;
-  return [k.skD, k.skPi, k.skPr];
+  return [k.skD, k.skAi, k.skAr, k.skEi, k.skEr, k.skPi, k.skPr].filter((b) => b.length > 0);
 }
 
 function childBuffers(c: ChildSa): Uint8Array[] {
@@ -62,9 +62,16 @@ describe('key material is zeroed on delete', () => {
     // The IKE SA is untouched by a child delete.
     for (const b of [...ikeA, ...ikeB]) expect(nonZero(b)).toBe(true);
 
+    // What the key log got is a copy: it survives the wipe.
+    const exported = p.a.exportIkeKeys(saA.ikeId)!;
+    expect(exported.skEi).not.toBe(saA.crypto!.keys.skEi);
+    expect(exported.skEi).toEqual(saA.crypto!.keys.skEi);
+
     p.a.terminateIke(p.now, saA.ikeId);
     expect(p.runUntil(() => p.count('a', 'ike-down') > 0 && p.count('b', 'ike-down') > 0, 10_000)).toBe(true);
+    expect(ikeA.length).toBe(7);
     for (const b of [...ikeA, ...ikeB, ...secondBufs]) expect(allZero(b)).toBe(true);
+    for (const b of [exported.skEi, exported.skEr]) expect(nonZero(b)).toBe(true);
     expect(saA.crypto).toBeUndefined();
     expect(p.a.internalErrors + p.b.internalErrors).toBe(0);
   });

@@ -159,9 +159,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const tunnel = new Tunnel({
     config: mapped.ike, udp: handshakes ? tapHandshakes(udp, handshakes) : udp, tun, routes, logs,
     rawEsp,
-    // 'node': the AEAD runs on OpenSSL EVP contexts through koffi when libcrypto.so.3 loads (node-evp.ts).
-    // TSIPSEC_AEAD=node keeps node:crypto's createCipheriv per packet (for comparison in bench/e2e).
-    provider: (opts.provider ?? 'node') === 'node' && process.env.TSIPSEC_AEAD !== 'node' ? withEvpAead(cryptoProvider('node')) : cryptoProvider(opts.provider ?? 'node'),
+    // IKE: the provider as is ('node': native AEAD on shared contexts, no native state per IKE SA, which
+    // keeps an IKE SA with one child under 8 KiB; bench/ike.ts row 'daemon').
+    // ESP 'node': the AEAD runs on per-SA OpenSSL EVP contexts through koffi when libcrypto.so.3 loads
+    // (node-evp.ts). TSIPSEC_AEAD=node keeps node:crypto's createCipheriv per packet (for comparison in bench/e2e).
+    provider: cryptoProvider(opts.provider ?? 'node'),
+    espProvider: (opts.provider ?? 'node') === 'node' && process.env.TSIPSEC_AEAD !== 'node' ? withEvpAead(cryptoProvider('node')) : undefined,
     keys: opts.keylogDir ? keySink(opts.keylogDir, ref, logs) : undefined,
   });
   ref.t = tunnel;

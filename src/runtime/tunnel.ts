@@ -58,7 +58,16 @@ export interface TunnelOptions {
    */
   rawEsp?: RawEspTransport;
   tun?: TunDevice;
+  /** Default crypto provider of both the IKE endpoint and the ESP data path (`nodeCrypto` when unset). */
   provider?: CryptoProvider;
+  /** Crypto provider of the IKE endpoint only; overrides `provider` there. */
+  ikeProvider?: CryptoProvider;
+  /**
+   * Crypto provider of the ESP data path only; overrides `provider` there. The daemon passes
+   * `withEvpAead(nodeCrypto)` here (per-SA EVP contexts, fast per packet) and `nodeCrypto` to IKE, whose
+   * SAs seal a few messages each and would carry the EVP contexts' memory for nothing.
+   */
+  espProvider?: CryptoProvider;
   rng?: RandomSource;
   clock?: Clock;
   routes?: RouteInstaller;
@@ -117,8 +126,8 @@ export class Tunnel {
     this.clock = opts.clock ?? systemClock;
     const provider = opts.provider ?? nodeCrypto;
     const rng = opts.rng ?? nodeRandom;
-    this.endpoint = new IkeEndpoint({ provider, rng, config: opts.config, wallClockMs: () => this.clock.wallMs() });
-    this.datapath = new DataPath(provider, rng);
+    this.endpoint = new IkeEndpoint({ provider: opts.ikeProvider ?? provider, rng, config: opts.config, wallClockMs: () => this.clock.wallMs() });
+    this.datapath = new DataPath(opts.espProvider ?? provider, rng);
     this.traps = new TrapTable(opts.traps);
     this.datapath.noPolicy = (pkt, p) => this.onTrapped(pkt, p);
     opts.udp.onDatagram((d) => this.onDatagram(d));

@@ -21,7 +21,7 @@ import { RouteManager } from './netns.js';
 import { TunnelRoutes } from './routes.js';
 import { Tunnel, type KeySink } from './tunnel.js';
 import { applyReload, type ReloadResult } from './reload.js';
-import { resolveConfig, type IkeConfig } from '../ike/config.js';
+import { resolveConfig, type IkeConfig, type IkeConfigInput } from '../ike/config.js';
 import { formatConfigIssue, ConfigError } from '../config/errors.js';
 
 export interface DaemonOptions {
@@ -36,6 +36,16 @@ export interface DaemonOptions {
   stateDir?: string;
   /** strongswan.conf for charon.retransmit_* (default: $STRONGSWAN_CONF when set; see strongswan-conf.ts). */
   strongswanConf?: string;
+  /**
+   * Loads the configuration instead of reading `configPath` as a swanctl.conf (`tsipsec mesh up`: the
+   * mesh description; `configPath` then only names the file in messages). Called at start and on every
+   * reload; throws ConfigError (or an Error) on a bad source.
+   */
+  loadConfig?: () => { ike: IkeConfigInput; warnings: string[] };
+  /** Runs on reload just before the new configuration is applied (mesh: certificate rotation); returns warnings. */
+  beforeReload?: (running: IkeConfig, next: IkeConfig) => readonly string[];
+  /** MTU the TUN device is opened with (default 1400; child SAs then set it from their ESP overhead). */
+  tunMtu?: number;
 }
 
 export interface Daemon {
@@ -89,8 +99,14 @@ export class ReloadConfigError extends Error {
 
 /** swanctl.conf (+ strongswan.conf retransmits) → the resolved IKE config. Throws on any config error. */
 function loadConfig(opts: DaemonOptions): { ike: IkeConfig; warnings: string[] } {
-  const { config, warnings: cfgWarnings } = loadSwanctlConfig(opts.configPath);
-  const mapped = ikeConfigFromSwanctl(config);
+  let cfgWarnings: string[] = [];
+  let mapped: { ike: IkeConfigInput; warnings: string[] };
+  if (opts.loadConfig) mapped = opts.loadConfig();
+  else {
+    const loaded = loadSwanctlConfig(opts.configPath);
+    cfgWarnings = loaded.warnings;
+    mapped = ikeConfigFromSwanctl(loaded.config);
+  }
   const ssConf = opts.strongswanConf ?? process.env.STRONGSWAN_CONF;
   if (ssConf) mapped.ike = { ...mapped.ike, limits: { ...mapped.ike.limits, retransmit: { ...mapped.ike.limits?.retransmit, ...loadStrongswanConf(ssConf).retransmit } } };
   return { ike: resolveConfig(mapped.ike), warnings: [...cfgWarnings, ...mapped.warnings] };
@@ -147,7 +163,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   try {
     // TSIPSEC_TUN_READ=uv-poll|async-poll picks how TUN readability is detected (tun/linux.ts; bench/e2e compares them).
     const readMode = process.env.TSIPSEC_TUN_READ === 'uv-poll' || process.env.TSIPSEC_TUN_READ === 'async-poll' ? process.env.TSIPSEC_TUN_READ : undefined;
-    tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: 1400, readMode });
+    tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: opts.tunMtu ?? 1400, readMode });
   } catch (err) {
     await udp.close();
     await rawEsp?.close();
@@ -222,7 +238,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           throw new ReloadConfigError(`keeping the running configuration: ${(err as Error).message}`);
         }
       }
-      const r = applyReload(tunnel, next.ike);
+      const pre = opts.beforeReload?.(tunnel.endpoint.config, next.ike) ?? [];
+      const r0 = applyReload(tunnel, next.ike);
+      const r = pre.length ? { ...r0, warnings: [...pre, ...r0.warnings] } : r0;
       const extra: string[] = [];
       for (const c of next.ike.connections) for (const a of c.localAddrs) {
         if (a !== '%any' && !addresses.includes(a)) extra.push(`connections.${c.name}: local address ${a} is not bound (bound at start: ${addresses.join(', ')}); restart tsipsec to use it`);

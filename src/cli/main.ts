@@ -47,6 +47,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   decode: { summary: 'decode (and decrypt) a pcap/pcapng capture of IKE and ESP', load: () => import('./commands/decode.js') },
   mtu: { summary: 'print ESP overhead and the inner MTU for a cipher and outer MTU', load: () => import('./commands/mtu.js') },
   demo: { summary: 'two namespaces, two tsipsec instances, a real encrypted tunnel (root)', load: () => import('./commands/demo.js') },
+  mesh: { summary: 'cluster mesh encryption: mesh up / mesh render --mesh FILE --node NAME', load: () => import('./commands/mesh.js') },
 };
 
 /** Every command name, for --help checks. */
@@ -98,6 +99,6 @@ export async function main(argv: string[]): Promise<number> {
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
 if (invokedDirectly || process.argv[1]?.endsWith('tsipsec') || process.argv[1]?.endsWith('main.js')) {
   // Only as the program itself (never when a test imports main): execve replaces the whole process.
-  const ready = process.argv[2] === 'up' ? reexecWithThreadPool() : Promise.resolve();
+  const ready = process.argv[2] === 'up' || (process.argv[2] === 'mesh' && process.argv[3] === 'up') ? reexecWithThreadPool() : Promise.resolve();
   ready.then(() => main(process.argv.slice(2))).then((code) => { process.exitCode = code; }, (e: unknown) => { process.stderr.write(String(e) + '\n'); process.exitCode = 1; });
 }

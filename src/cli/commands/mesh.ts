@@ -100,6 +100,20 @@ export async function run(argv: string[]): Promise<number> {
     if (e instanceof ConfigError) throw new CliError(e.message, ExitCode.USAGE);
     throw new CliError((e as Error).message, ExitCode.FAILURE);
   }
+  // Both nodes of a pair may initiate at once (traps on both sides): the lower address deletes its own duplicate (mesh/dedupe.ts).
+  const { resolveDuplicateIkeSas } = await import('../../mesh/dedupe.js');
+  const tunnel = daemon.tunnel;
+  tunnel.on((e) => {
+    if (e.type !== 'ike-up') return;
+    setImmediate(() => {
+      try {
+        const ids = tunnel.command((ep, now) => resolveDuplicateIkeSas(ep, now));
+        if (ids.length) logs.sub('ike').info({ ikeIds: ids }, 'deleted duplicate IKE SA(s) of a simultaneous initiation (the lower address yields)');
+      } catch (err) {
+        logs.sub('ike').warn({ err: (err as Error).message }, 'duplicate IKE SA check failed');
+      }
+    });
+  });
   process.stderr.write(`tsipsec mesh up: node ${node}, ${daemon.tunName}, control socket ${daemon.socketPath}\n`);
   const onSignal = (sig: string) => { logs.sub('main').info({ signal: sig }, 'stopping'); void daemon.stop(); };
   process.once('SIGINT', onSignal);

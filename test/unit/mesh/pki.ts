@@ -23,11 +23,11 @@ export function makeMeshCa(dir: string): void {
 }
 
 /** Issues (or re-issues, with a new key and serial) the certificate of `node`. */
-export function issueNodeCert(dir: string, node: string): void {
+export function issueNodeCert(dir: string, node: string, days = 30): void {
   const key = join('private', `${node}.pem`);
   ossl(dir, 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key);
   ossl(dir, 'req', '-new', '-key', key, '-subj', `/O=tsipsec mesh/CN=${node}`, '-out', `${node}.csr`);
   writeFileSync(join(dir, `${node}.ext`), `basicConstraints=CA:FALSE\nsubjectAltName=DNS:${node}\n`);
-  ossl(dir, 'x509', '-req', '-in', `${node}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial++), '-days', '30', '-sha256',
+  ossl(dir, 'x509', '-req', '-in', `${node}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial++), '-days', String(days), '-sha256',
     '-extfile', `${node}.ext`, '-out', join('certs', `${node}.pem`));
 }

@@ -70,14 +70,14 @@ describe('planMesh / meshIkeConfig (PSK)', () => {
       local: { auth: 'psk', id: 'a', psk: new TextEncoder().encode(PSK) },
       remote: { auth: 'psk', id: 'b', psk: new TextEncoder().encode(PSK) },
     });
-    expect(b.children.map((ch) => ({ name: ch.name, mode: ch.mode, localTs: ch.localTs, remoteTs: ch.remoteTs, startAction: ch.startAction, dpdAction: ch.dpdAction, closeAction: ch.closeAction, rekeyTimeMs: ch.rekeyTimeMs, espProposals: ch.espProposals }))).toEqual([
+    expect((b.children ?? []).map((ch) => ({ name: ch.name, mode: ch.mode, localTs: ch.localTs, remoteTs: ch.remoteTs, startAction: ch.startAction, dpdAction: ch.dpdAction, closeAction: ch.closeAction, rekeyTimeMs: ch.rekeyTimeMs, espProposals: ch.espProposals }))).toEqual([
       { name: 'b-host', mode: 'transport', localTs: ['198.18.0.1/32'], remoteTs: ['198.18.0.2/32'], startAction: 'trap', dpdAction: 'trap', closeAction: 'trap', rekeyTimeMs: 1_200_000, espProposals: ['aes256gcm16'] },
       { name: 'b-net', mode: 'tunnel', localTs: ['198.19.1.0/24'], remoteTs: ['198.19.2.0/24', '198.19.22.0/24'], startAction: 'trap', dpdAction: 'trap', closeAction: 'trap', rekeyTimeMs: 1_200_000, espProposals: ['aes256gcm16'] },
     ]);
     // c lists no subnet: host to host only.
-    expect(ike.connections[1]!.children.map((ch) => [ch.name, ch.mode])).toEqual([['c-host', 'transport']]);
+    expect((ike.connections[1]!.children ?? []).map((ch) => [ch.name, ch.mode])).toEqual([['c-host', 'transport']]);
     // clear-or-private: answered, never initiated, no trap.
-    expect(ike.connections[2]!.children.map((ch) => [ch.name, ch.startAction, ch.closeAction])).toEqual([['d-host', 'none', 'none']]);
+    expect((ike.connections[2]!.children ?? []).map((ch) => [ch.name, ch.startAction, ch.closeAction])).toEqual([['d-host', 'none', 'none']]);
     // The engine accepts it as is.
     expect(resolveConfig(ike).connections).toHaveLength(3);
   });
@@ -93,7 +93,7 @@ describe('planMesh / meshIkeConfig (PSK)', () => {
         expect(cx && cy, `${x} <-> ${y}`).toBeTruthy();
         expect(cx!.localAddrs).toEqual(cy!.remoteAddrs);
         expect(cx!.local.id).toBe(cy!.remote.id);
-        expect(cx!.children.map((c) => [c.mode, c.localTs, c.remoteTs])).toEqual(cy!.children.map((c) => [c.mode, c.remoteTs, c.localTs]));
+        expect((cx!.children ?? []).map((c) => [c.mode, c.localTs, c.remoteTs])).toEqual((cy!.children ?? []).map((c) => [c.mode, c.remoteTs, c.localTs]));
       }
     }
   });

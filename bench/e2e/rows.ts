@@ -18,23 +18,25 @@ import type { TunnelStatus } from '../../src/runtime/tunnel.js';
 import { inNs, must, sh, spawnIn, stop, waitFor, type Proc } from './proc.js';
 import { LAN_A, LAN_A_NET, LAN_B, LAN_B_NET, LINK_A, LINK_B, NS_A, NS_B } from './topology.js';
 
-export const ROW_NAMES = ['plaintext', 'tsipsec', 'tsipsec-strongswan', 'strongswan', 'wireguard', 'tsipsec-dgram', 'tsipsec-v0', 'tsipsec-uvpoll', 'tsipsec-nooffload', 'tsipsec-nogso'] as const;
+export const ROW_NAMES = ['plaintext', 'tsipsec', 'tsipsec-strongswan', 'strongswan', 'wireguard', 'tsipsec-dgram', 'tsipsec-v0', 'tsipsec-uvpoll', 'tsipsec-nooffload', 'tsipsec-nogso', 'tsipsec-main'] as const;
 /** Rows run by default; the ablation rows (tsipsec-dgram, tsipsec-v0, tsipsec-uvpoll) only when asked for with --rows. */
 export const DEFAULT_ROWS: readonly RowName[] = ['plaintext', 'tsipsec', 'tsipsec-strongswan', 'strongswan', 'wireguard'];
 /**
  * Environment of the tsipsec processes per row: the ablation rows switch levers off (daemon.ts).
  *   tsipsec-dgram  node-evp AEAD, node:dgram sockets (no sendmmsg/recvmmsg)
  *   tsipsec-v0     node:crypto createCipheriv per packet and node:dgram: the data plane before issue 6
- *   tsipsec-uvpoll TUN readability from a libuv poll handle on the main loop instead of poll(2) on a pool thread
+ *   tsipsec-uvpoll the data plane on the main thread, TUN readability from a libuv poll handle on the main loop instead of poll(2) on a pool thread
  *   tsipsec-nooffload  no TUN offloads (IFF_VNET_HDR/TSO, tun/offload.ts) and no UDP GSO: the data plane of round 1
  *   tsipsec-nogso  TUN offloads but one datagram per sendmmsg slot (no UDP_SEGMENT)
+ *   tsipsec-main   the data plane on the main thread (TUN async-poll), not in the worker thread (round 2's default)
  */
 const TSIPSEC_ENV: Partial<Record<RowName, Record<string, string>>> = {
   'tsipsec-dgram': { TSIPSEC_UDP: 'dgram' },
   'tsipsec-v0': { TSIPSEC_UDP: 'dgram', TSIPSEC_AEAD: 'node' },
-  'tsipsec-uvpoll': { TSIPSEC_TUN_READ: 'uv-poll' },
+  'tsipsec-uvpoll': { TSIPSEC_DATAPLANE: 'main', TSIPSEC_TUN_READ: 'uv-poll' },
   'tsipsec-nooffload': { TSIPSEC_TUN_OFFLOAD: '0', TSIPSEC_UDP_GSO: '0' },
   'tsipsec-nogso': { TSIPSEC_UDP_GSO: '0' },
+  'tsipsec-main': { TSIPSEC_DATAPLANE: 'main' },
 };
 export type RowName = (typeof ROW_NAMES)[number];
 
@@ -77,7 +79,7 @@ export async function setupRow(row: RowName, o: RowOptions): Promise<RowRun> {
   const cleanWork = () => { if (!o.keep) rmSync(o.work, { recursive: true, force: true }); };
   switch (row) {
     case 'plaintext': return plaintext(cleanWork);
-    case 'tsipsec': case 'tsipsec-dgram': case 'tsipsec-v0': case 'tsipsec-uvpoll': case 'tsipsec-nooffload': case 'tsipsec-nogso': return tsipsecPair(o, cleanWork, TSIPSEC_ENV[row] ?? {});
+    case 'tsipsec': case 'tsipsec-dgram': case 'tsipsec-v0': case 'tsipsec-uvpoll': case 'tsipsec-nooffload': case 'tsipsec-nogso': case 'tsipsec-main': return tsipsecPair(o, cleanWork, TSIPSEC_ENV[row] ?? {});
     case 'tsipsec-strongswan': return tsipsecStrongswan(o, cleanWork);
     case 'strongswan': return strongswanPair(o, cleanWork);
     case 'wireguard': return wireguard(o, cleanWork);

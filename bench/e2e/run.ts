@@ -236,6 +236,7 @@ const LABEL: Record<RowName, string> = {
   'tsipsec-uvpoll': '2d tsipsec ↔ tsipsec, TUN uv-poll reads',
   'tsipsec-nooffload': '2e tsipsec ↔ tsipsec, no TUN offload, no UDP GSO (round 1)',
   'tsipsec-nogso': '2f tsipsec ↔ tsipsec, TUN offload, no UDP GSO',
+  'tsipsec-main': '2g tsipsec ↔ tsipsec, data plane on the main thread (round 2)',
 };
 
 function f(x: number, digits: number): string {

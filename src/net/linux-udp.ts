@@ -32,7 +32,7 @@ import koffi from 'koffi';
 import { formatIp, parseIp } from '../wire/addr.js';
 import {
   addressFamily, emptyUdpStats, type BoundSocket, type Datagram, type DatagramHandler, type UdpBindOptions,
-  type UdpStats, type UdpTransport,
+  type SharedUdpSocket, type UdpOffloadCounters, type UdpStats, type UdpTransport,
 } from './types.js';
 
 /** sys/socket.h, netinet/in.h, errno.h (Linux x86-64 / arm64). */
@@ -194,7 +194,14 @@ export interface LinuxUdpOptions {
   onError?: (err: Error) => void;
   /** UDP GSO for runs of same-size datagrams (see the top of this file). Default: on unless TSIPSEC_UDP_GSO=0. */
   gso?: boolean;
+  /**
+   * Queued sends leave by a microtask after the current handler ('microtask', default) or only by
+   * `flush()` and a full queue ('manual': a thread that never yields to its event loop).
+   */
+  flushMode?: 'microtask' | 'manual';
 }
+
+
 
 export class LinuxUdpTransport implements UdpTransport {
   private socks: Sock[] = [];
@@ -231,7 +238,69 @@ export class LinuxUdpTransport implements UdpTransport {
     this.bufferBytes = opts.bufferBytes ?? 4 * 1024 * 1024;
     this.onError = opts.onError;
     this.gso = opts.gso ?? process.env.TSIPSEC_UDP_GSO !== '0';
+    this.manualFlush = opts.flushMode === 'manual';
     this.sys = bindSys();
+  }
+
+  private readonly manualFlush: boolean;
+  /** False for sockets taken over with `adopt` (their owner closes them). */
+  private ownsFds = true;
+
+  /** UDP GSO/GRO in use (the same setting must be given to a transport that adopts these sockets). */
+  get gsoEnabled(): boolean {
+    return this.gso;
+  }
+
+  /**
+   * Stops receiving on the sockets bound to `port` here and returns them, for a reader in another thread
+   * (runtime/dataplane-thread.ts) that polls them itself. Sending on them from here still works.
+   */
+  detachReceive(port: number): SharedUdpSocket[] {
+    const out: SharedUdpSocket[] = [];
+    for (const s of this.socks) {
+      if (s.info.port !== port) continue;
+      s.poll?.close();
+      s.poll = undefined;
+      out.push({ fd: s.fd, info: { ...s.info } });
+    }
+    return out;
+  }
+
+  /** Receives again on sockets given away with `detachReceive` (the other thread did not take them). */
+  resumeReceive(): void {
+    if (this.closed) return;
+    for (const s of this.socks) if (s.poll === undefined && this.ownsFds) s.poll = koffi.node.poll(s.fd, { readable: true }, () => this.onReadable(s));
+  }
+
+  /**
+   * Uses sockets opened by another transport (in another thread) instead of binding: nothing polls them
+   * (the owner calls `drainSocket`) and `close()` leaves them open.
+   */
+  adopt(sockets: readonly SharedUdpSocket[]): void {
+    if (this.socks.length > 0) throw new Error('LinuxUdpTransport.adopt: already bound');
+    if (this.closed) throw new Error('LinuxUdpTransport.adopt: closed');
+    this.tx = new Ring(BATCH);
+    this.rx = new Ring(BATCH);
+    this.ownsFds = false;
+    this.socks = sockets.map((x) => ({ fd: x.fd, info: { ...x.info }, poll: undefined }));
+  }
+
+  /** Reads what is queued on socket `index` (of `boundSockets()`) and calls the handler per datagram. */
+  drainSocket(index: number): void {
+    const s = this.socks[index];
+    if (s !== undefined) this.onReadable(s);
+  }
+
+  /** Hands `d` to the receive handler as if it had arrived here (datagrams another thread read). */
+  inject(d: Datagram): void {
+    if (this.closed || this.handler === undefined) return;
+    this.counters.rxDatagrams++;
+    this.counters.rxBytes += d.data.length;
+    this.handler(d);
+  }
+
+  offloadCounters(): UdpOffloadCounters {
+    return { udpGsoSends: this.gsoStats.slots, udpGsoSegments: this.gsoStats.segments, udpGroReceives: this.groStats.buffers, udpGroSegments: this.groStats.segments };
   }
 
   async bind(opts: UdpBindOptions = {}): Promise<void> {
@@ -312,7 +381,7 @@ export class LinuxUdpTransport implements UdpTransport {
       this.segLen[i] = len;
     }
     if (this.txCount === BATCH) this.flush();
-    else if (!this.flushQueued) {
+    else if (!this.flushQueued && !this.manualFlush) {
       this.flushQueued = true;
       queueMicrotask(this.flushTask);
     }
@@ -388,7 +457,7 @@ export class LinuxUdpTransport implements UdpTransport {
     this.closed = true;
     for (const s of this.socks) {
       s.poll?.close();
-      this.sys.close(s.fd);
+      if (this.ownsFds) this.sys.close(s.fd);
     }
     this.socks = [];
     this.tx?.free();

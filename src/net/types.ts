@@ -59,6 +59,25 @@ export interface UdpTransport {
   boundSockets(): readonly BoundSocket[];
   close(): Promise<void>;
   stats(): UdpStats;
+  /** GSO/GRO counters, for transports that batch (linux-udp.ts). */
+  offloadCounters?(): UdpOffloadCounters;
+}
+
+/** UDP offload counters (status `offload`, metrics `tsipsec_offload`). */
+export interface UdpOffloadCounters {
+  /** sendmmsg slots sent with UDP_SEGMENT (several datagrams each) and the datagrams in them. */
+  udpGsoSends: number;
+  udpGsoSegments: number;
+  /** Received buffers that held several datagrams (UDP_GRO) and those datagrams. */
+  udpGroReceives: number;
+  udpGroSegments: number;
+}
+
+
+/** A bound socket handed to another thread (the fd is process-wide): LinuxUdpTransport.detachReceive / adopt. */
+export interface SharedUdpSocket {
+  readonly fd: number;
+  readonly info: BoundSocket;
 }
 
 export function emptyUdpStats(): UdpStats {

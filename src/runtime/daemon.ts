@@ -20,6 +20,8 @@ import { HandshakeTimer, startMetrics, tapHandshakes, type MetricsServer } from 
 import { RouteManager } from './netns.js';
 import { TunnelRoutes } from './routes.js';
 import { Tunnel, type KeySink } from './tunnel.js';
+import { startDataPlaneFromEnv } from './dataplane-worker.js';
+import { nodeRandom } from '../crypto/node.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { resolveConfig, type IkeConfig, type IkeConfigInput } from '../ike/config.js';
 import { formatConfigIssue, ConfigError } from '../config/errors.js';
@@ -169,11 +171,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await rawEsp?.close();
     throw err;
   }
+  // Packets run in a worker thread (runtime/dataplane-worker.ts) unless TSIPSEC_DATAPLANE=main.
+  const espEvp = (opts.provider ?? 'node') === 'node' && process.env.TSIPSEC_AEAD !== 'node';
+  const worker = await startDataPlaneFromEnv(tun, udp, { provider: opts.provider ?? 'node', evp: espEvp, mirrorProvider: cryptoProvider(opts.provider ?? 'node'), rng: nodeRandom, logs });
   const routes = new TunnelRoutes({ routes: routeManager });
   const ref: { t?: Tunnel } = {};
   const handshakes = opts.metrics ? new HandshakeTimer() : undefined;
   const tunnel = new Tunnel({
-    config: mapped.ike, udp: handshakes ? tapHandshakes(udp, handshakes) : udp, tun, routes, logs,
+    config: mapped.ike, udp: handshakes ? tapHandshakes(udp, handshakes) : udp, tun: worker?.tun ?? tun, datapath: worker?.datapath, routes, logs,
     rawEsp,
     // IKE: the provider as is ('node': native AEAD on shared contexts, no native state per IKE SA, which
     // keeps an IKE SA with one child under 8 KiB; bench/ike.ts row 'daemon').

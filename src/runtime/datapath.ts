@@ -116,6 +116,18 @@ export class DataPath {
   private slabOff = 0;
   /** Called for a TUN packet no installed child matches; true: taken (by a trap), not counted as `noPolicy`. */
   noPolicy: ((pkt: Uint8Array, peek: IpPeek) => boolean) | undefined = undefined;
+  /**
+   * Sends an ESP packet of a child that is not UDP-encapsulated (raw ESP) on the runtime's raw socket.
+   * Only a data path that seals elsewhere (the data-plane worker, dataplane-worker.ts) calls it; this
+   * class returns such packets from `outbound` instead.
+   */
+  rawOut: ((data: Uint8Array, remoteAddress: string, localAddress: string) => void) | undefined = undefined;
+
+  /** Brings the counters (`tunDrops`, `espDrops`, each SA's stats and drops) up to date; here they always are. */
+  syncStats(): void {}
+
+  /** Releases what the data path holds beyond its SAs (the worker thread); the runtime calls it before closing sockets. */
+  async close(): Promise<void> {}
 
   constructor(private readonly provider: CryptoProvider, private readonly rng: RandomSource) {}
 

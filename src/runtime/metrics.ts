@@ -59,6 +59,7 @@ export function tapHandshakes(udp: UdpTransport, timer: HandshakeTimer): UdpTran
     boundSockets: () => udp.boundSockets(),
     close: () => udp.close(),
     stats: () => udp.stats(),
+    ...(udp.offloadCounters ? { offloadCounters: () => udp.offloadCounters!() } : {}),
   };
 }
 
@@ -86,6 +87,10 @@ export function createMetricsRegistry(tunnel: Tunnel, opts: MetricsOptions = {})
   const rawErrors = new Gauge({ name: 'tsipsec_raw_esp_errors', help: 'Raw ESP reads that were not ESP (rx) and sends the kernel refused (tx)', labelNames: ['direction'], registers: [registry] });
   const trapPolicies = new Gauge({ name: 'tsipsec_trap_policies', help: 'Installed trap policies (1 each), by why they were installed', labelNames: ['connection', 'child', 'reason'], registers: [registry] });
   const trapPackets = new Gauge({ name: 'tsipsec_trap_packets', help: 'Packets that matched a trap policy without a child SA: acquires raised or suppressed (one pending), held, released, dropped', labelNames: ['connection', 'child', 'kind'], registers: [registry] });
+  const offload = new Gauge({
+    name: 'tsipsec_offload', help: 'Offload counters: TUN TCP super-packets cut (tun_super_packets, tun_segments, tun_malformed), merged TCP writes to the TUN (tun_gro_writes, tun_gro_segments), UDP GSO sends (udp_gso_sends, udp_gso_segments), UDP GRO receives (udp_gro_receives, udp_gro_segments)',
+    labelNames: ['kind'], registers: [registry],
+  });
   const rekeys = new Counter({ name: 'tsipsec_rekeys_total', help: 'Completed rekeys', labelNames: ['kind'], registers: [registry] });
   const handshake = new Histogram({
     name: 'tsipsec_ike_handshake_seconds', help: 'Seconds from the first IKE_SA_INIT request to IKE_AUTH completion (ike-up), by our role',
@@ -130,6 +135,8 @@ export function createMetricsRegistry(tunnel: Tunnel, opts: MetricsOptions = {})
     }
     for (const [layer, m] of Object.entries(s.drops)) for (const [reason, v] of Object.entries(m)) drops.set({ layer, reason }, v);
     retransmits.set(tunnel.endpoint.counters.retransmitsSent);
+    offload.reset();
+    if (s.offload) for (const [k, v] of Object.entries(s.offload)) offload.set({ kind: k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, v);
   };
   return Object.assign(registry, { collectTsipsec: collect });
 }

@@ -21,6 +21,7 @@ import type { TunDevice } from '../tun/types.js';
 import type { Datagram as UdpDatagram, RawEspPacket, RawEspStats, RawEspTransport, UdpTransport } from '../net/types.js';
 import type { IkeChildConfig, IkeConnection } from '../ike/config.js';
 import type { IpPeek } from '../wire/ip.js';
+import { sumOffload, type OffloadCounters } from './dataplane-protocol.js';
 import { DataPath, REKEY_LINGER_MS, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
 import { TrapTable, type TrapOptions, type TrapPolicy, type TrapReason, type TrapStatus } from './traps.js';
 import { systemClock, type Clock } from './clock.js';
@@ -68,6 +69,8 @@ export interface TunnelOptions {
    * SAs seal a few messages each and would carry the EVP contexts' memory for nothing.
    */
   espProvider?: CryptoProvider;
+  /** The data path to drive (default: a DataPath on this thread; the daemon may pass a WorkerDataPath, runtime/dataplane-worker.ts). */
+  datapath?: DataPath;
   rng?: RandomSource;
   clock?: Clock;
   routes?: RouteInstaller;
@@ -101,6 +104,8 @@ export interface TunnelStatus {
   traps: TrapStatus[];
   /** The raw ESP (IP protocol 50) transport's counters, or null when none is open. */
   rawEsp: RawEspStats | null;
+  /** TUN offload (TCP super-packets cut, merged writes) and UDP GSO/GRO counters, or null without offloads. */
+  offload?: OffloadCounters | null;
 }
 
 export class Tunnel {
@@ -127,7 +132,8 @@ export class Tunnel {
     const provider = opts.provider ?? nodeCrypto;
     const rng = opts.rng ?? nodeRandom;
     this.endpoint = new IkeEndpoint({ provider: opts.ikeProvider ?? provider, rng, config: opts.config, wallClockMs: () => this.clock.wallMs() });
-    this.datapath = new DataPath(opts.espProvider ?? provider, rng);
+    this.datapath = opts.datapath ?? new DataPath(opts.espProvider ?? provider, rng);
+    this.datapath.rawOut = (data, remote, local) => this.sendRawEsp(data, remote, local);
     this.traps = new TrapTable(opts.traps);
     this.datapath.noPolicy = (pkt, p) => this.onTrapped(pkt, p);
     opts.udp.onDatagram((d) => this.onDatagram(d));
@@ -225,12 +231,14 @@ export class Tunnel {
     if (this.opts.tun) for (const c of [...this.datapath.installed()]) await this.opts.routes?.childDown(c, this.opts.tun).catch(() => undefined);
     if (this.opts.tun) for (const t of [...this.traps.list()]) await this.opts.routes?.trapDown?.(t, this.opts.tun).catch(() => undefined);
     await this.opts.routes?.close().catch(() => undefined);
+    await this.datapath.close(); // the data-plane worker reads the sockets and the TUN: stop it first
     await this.opts.udp.close();
     await this.opts.rawEsp?.close();
     await this.opts.tun?.close();
   }
 
   status(): TunnelStatus {
+    this.datapath.syncStats();
     const ikeSas = this.endpoint.status().map((sa) => ({
       ...sa,
       childCounters: sa.children.map((ch) => {
@@ -260,7 +268,7 @@ export class Tunnel {
     espDrops.nattInvalid = this.nattInvalid;
     const ike: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.endpoint.counters)) if (k.startsWith('drop')) ike[k] = v as number;
-    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike }, traps: this.traps.status(), rawEsp: this.opts.rawEsp?.stats() ?? null };
+    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike }, traps: this.traps.status(), rawEsp: this.opts.rawEsp?.stats() ?? null, offload: sumOffload(this.opts.tun?.offloadCounters?.(), this.opts.udp.offloadCounters?.()) };
   }
 
   // ---- inputs ----

@@ -39,6 +39,8 @@ export interface Libc {
   pollReadable(fd: number, onReadable: () => void): { stop(): void; close(): void };
   /** poll(2) run on koffi's async worker: `fds` holds `count` struct pollfd (8 bytes each). */
   pollAsync(fds: Uint8Array, count: number, timeoutMs: number, done: (err: unknown, result: number) => void): void;
+  /** poll(2) on the calling thread (blocks it: only for the data-plane worker, runtime/dataplane-thread.ts). */
+  poll(fds: Uint8Array, count: number, timeoutMs: number): number;
   eventfd(initval: number, flags: number): number;
 }
 
@@ -70,6 +72,7 @@ export function libc(): Libc {
       return { stop: () => h.stop(), close: () => h.close() };
     },
     pollAsync: (fds, count, timeoutMs, done) => poll.async(fds, count, timeoutMs, done),
+    poll: (fds, count, timeoutMs) => poll(fds, count, timeoutMs) as number,
     eventfd: (initval, flags) => eventfd(initval, flags) as number,
   };
   return cached;

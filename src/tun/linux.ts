@@ -53,9 +53,14 @@ import {
   completeChecksum, IFF_VNET_HDR, TcpCoalescer, tcpSegment, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM,
   VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN,
 } from './offload.js';
-import { emptyTunStats, type TunDevice, type TunPacketHandler, type TunStats } from './types.js';
+import { emptyTunStats, type TunDevice, type TunOffloadCounters, type TunPacketHandler, type TunStats } from './types.js';
 
-export type TunReadMode = 'uv-poll' | 'async-poll';
+/**
+ * 'external': nothing here waits for readability; the owner polls the fd (`fileDescriptor`) and calls
+ * `drainReadable()` (the data-plane worker, runtime/dataplane-thread.ts, which blocks in poll(2) itself).
+ */
+export type TunReadMode = 'uv-poll' | 'async-poll' | 'external';
+
 
 export interface LinuxTunOptions {
   /** Interface name or pattern (`%d` → first free number). Default `tsipsec%d`. At most 15 bytes. */
@@ -75,6 +80,11 @@ export interface LinuxTunOptions {
   tailroom?: number;
   /** How readability is detected (see the top of this file). Default 'async-poll'. */
   readMode?: TunReadMode;
+  /**
+   * Merged TCP writes (offload) are flushed by a microtask after the current handler ('microtask',
+   * default) or only by `flush()` ('manual': a thread that never yields to its event loop).
+   */
+  flushMode?: 'microtask' | 'manual';
   /**
    * IFF_VNET_HDR with checksum and TCP segmentation offload (offload.ts): the kernel hands over 64 KiB
    * TCP super-packets that are cut into MTU-sized packets here, and writes skip the kernel's checksum
@@ -135,7 +145,7 @@ export async function openLinuxTun(opts: LinuxTunOptions = {}): Promise<LinuxTun
   }
   const readMode = opts.readMode ?? 'async-poll';
   const offload = opts.offload ?? process.env.TSIPSEC_TUN_OFFLOAD !== '0';
-  if (readMode !== 'uv-poll' && readMode !== 'async-poll') throw new Error(`LinuxTunOptions.readMode: unknown mode ${String(readMode)}`);
+  if (readMode !== 'uv-poll' && readMode !== 'async-poll' && readMode !== 'external') throw new Error(`LinuxTunOptions.readMode: unknown mode ${String(readMode)}`);
   const run = opts.run ?? defaultRun;
 
   const lc = libc();
@@ -166,7 +176,7 @@ export async function openLinuxTun(opts: LinuxTunOptions = {}): Promise<LinuxTun
     lc.close(fd);
     throw err;
   }
-  return new LinuxTun(lc, fd, name, mtu, opts.netns, maxBatch, headroom, tailroom, readMode, run, opts.onError, offload);
+  return new LinuxTun(lc, fd, name, mtu, opts.netns, maxBatch, headroom, tailroom, readMode, run, opts.onError, offload, opts.flushMode);
 }
 
 export class LinuxTun implements TunDevice {
@@ -205,7 +215,9 @@ export class LinuxTun implements TunDevice {
     private readonly onError: ((err: Error) => void) | undefined,
     /** IFF_VNET_HDR with TSO/checksum offload (offload.ts). */
     readonly offload = false,
+    flushMode: 'microtask' | 'manual' = 'microtask',
   ) {
+    this.manualFlush = flushMode === 'manual';
     this.name = name;
     this.mtuBytes = mtu;
     this.netns = netns;
@@ -218,6 +230,29 @@ export class LinuxTun implements TunDevice {
       this.wbuf[0] = VNET_F_DATA_VALID;
       this.gro = new TcpCoalescer();
     }
+  }
+
+  private readonly manualFlush: boolean;
+
+  /** The device's file descriptor (for a reader in another thread: the fd is process-wide). */
+  get fileDescriptor(): number {
+    return this.fd;
+  }
+
+  /** 'external' read mode: reads what is queued (up to maxBatch) and delivers it. Returns the packet count. */
+  drainReadable(): number {
+    return this.closed ? 0 : this.drain();
+  }
+
+  /** Writes the pending merged TCP packet now (the 'manual' flush mode's owner calls this after each burst). */
+  flush(): void {
+    this.flushGro();
+  }
+
+  offloadCounters(): TunOffloadCounters {
+    const o = this.offloadStats;
+    const g = this.groStats;
+    return { tunSuperPackets: o.superPackets, tunSegments: o.segments, tunMalformed: o.malformed, tunGroWrites: g.writes, tunGroSegments: g.segments };
   }
 
   /** Offload: the write buffer (virtio_net_hdr with DATA_VALID, then the packet). */
@@ -234,7 +269,7 @@ export class LinuxTun implements TunDevice {
     if (!this.started && !this.closed) {
       this.started = true;
       if (this.readMode === 'uv-poll') this.pollHandle = this.lc.pollReadable(this.fd, this.onReadable);
-      else this.startAsyncPoll();
+      else if (this.readMode === 'async-poll') this.startAsyncPoll();
     }
   }
 
@@ -253,7 +288,7 @@ export class LinuxTun implements TunDevice {
       }
       // In-order TCP segments of one flow are merged and written at the end of this tick (offload.ts).
       if (gro.add(packet)) {
-        if (!this.groQueued) {
+        if (!this.groQueued && !this.manualFlush) {
           this.groQueued = true;
           queueMicrotask(this.flushGro);
         }
@@ -261,7 +296,7 @@ export class LinuxTun implements TunDevice {
       }
       if (gro.pending) this.flushGro();
       if (gro.add(packet)) {
-        if (!this.groQueued) {
+        if (!this.groQueued && !this.manualFlush) {
           this.groQueued = true;
           queueMicrotask(this.flushGro);
         }

@@ -47,7 +47,22 @@ export interface TunDevice {
   /** Stops reading and releases the device; a non-persistent Linux TUN disappears. Idempotent. */
   close(): Promise<void>;
   stats(): TunStats;
+  /** Offload counters, for devices with offloads (the Linux TUN with IFF_VNET_HDR). */
+  offloadCounters?(): TunOffloadCounters;
 }
+
+/** Offload counters of a TUN device (status `offload`, metrics `tsipsec_offload`). */
+export interface TunOffloadCounters {
+  /** TCP super-packets read (IFF_VNET_HDR GSO) and the segments they were cut into. */
+  tunSuperPackets: number;
+  tunSegments: number;
+  /** Offload reads that could not be cut or checksummed (dropped). */
+  tunMalformed: number;
+  /** Merged TCP writes (GRO on the TUN write side) and the segments they carried. */
+  tunGroWrites: number;
+  tunGroSegments: number;
+}
+
 
 export function emptyTunStats(): TunStats {
   return { rxPackets: 0, rxBytes: 0, rxBatches: 0, rxDrops: 0, txPackets: 0, txBytes: 0, txDrops: 0 };

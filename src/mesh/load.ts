@@ -7,7 +7,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
-import type { IkeConfigInput } from '../ike/config.js';
+import { resolveConfig, type IkeConfigInput } from '../ike/config.js';
+import { localCredentials } from '../ike/auth/local-credentials.js';
+import { cryptoProvider } from '../crypto/index.js';
 import { meshIkeConfig, planMesh, type MeshPlan } from './build.js';
 import { parseMesh } from './parse.js';
 import type { MeshFileSystem } from './types.js';
@@ -38,5 +40,21 @@ export function loadMesh(path: string, node: string, fs: MeshFileSystem = nodeMe
   const mesh = parseMesh(new TextDecoder().decode(bytes), file);
   const plan = planMesh(mesh, node);
   const { ike, warnings } = meshIkeConfig(plan, fs);
+  // The node's certificate must parse and its key match it, now: at start nothing runs on a bad pair,
+  // and on reload (a rotation) the running configuration is kept instead of replaced by one that
+  // cannot authenticate.
+  if (plan.mesh.auth.kind === 'pubkey') {
+    const first = resolveConfig(ike).connections.find((c) => c.local.auth === 'pubkey');
+    if (first) {
+      try {
+        localCredentials(cryptoProvider('node'), first);
+      } catch (e) {
+        throw new ConfigError([{
+          file: plan.mesh.file, line: plan.node.source.line, key: `nodes.${plan.node.name}`,
+          message: `node ${plan.node.name}: ${[...plan.files.values()].slice(1).join(' / ')}: ${(e as Error).message.replace(/^ike config: /, '')}`,
+        }]);
+      }
+    }
+  }
   return { plan, ike, warnings };
 }

@@ -167,6 +167,18 @@ describe('meshIkeConfig (certificates)', () => {
     expect(() => loadMesh(f, 'b')).toThrow(new RegExp(`mesh\\.conf:9: nodes\\.b: node b: ${join(pki, 'certs', 'b.pem').replace(/[.]/g, '\\.')} not found`));
   });
 
+  it("a key that is not the certificate's: error naming the node and both files, before anything starts", () => {
+    const other = mkdtempSync(join(tmpdir(), 'tsm-build-other-'));
+    try {
+      makeMeshCa(other);
+      issueNodeCert(other, 'a');
+      writeFileSync(join(pki, 'private', 'a.pem'), readFileSync(join(other, 'private', 'a.pem')));
+      expect(() => loadMesh(join(pki, 'mesh.conf'), 'a')).toThrow(/mesh\.conf:6: nodes\.a: node a: .*certs\/a\.pem \/ .*private\/a\.pem: .*privateKey: none of the 1 private key\(s\) matches/);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('a missing key is an error too', () => {
     issueNodeCert(pki, 'b');
     unlinkSync(join(pki, 'private', 'b.pem'));

@@ -285,7 +285,8 @@ const KE_NAMES: ReadonlyMap<number, string> = new Map([
 export function describeAlgs(algs: NegotiatedAlgorithms): string {
   const parts: string[] = [];
   const encrName = ENCR_NAMES.get(algs.encr.id) ?? `ENCR_${algs.encr.id}`;
-  const bits = algs.encr.keyLength ?? (algs.encr.id === 28 ? 256 : undefined);
+  // ChaCha20-Poly1305 has no Key Length attribute (RFC 7634): named without one, as swanctl does.
+  const bits = algs.encr.keyLength;
   parts.push(bits === undefined ? encrName : `${encrName}_${bits}`);
   if (algs.integ !== undefined) parts.push(INTEG_NAMES.get(algs.integ) ?? `INTEG_${algs.integ}`);
   if (algs.prf !== undefined) parts.push(PRF_NAMES.get(algs.prf) ?? `PRF_${algs.prf}`);

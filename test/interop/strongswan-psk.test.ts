@@ -67,6 +67,9 @@ describe.runIf(interopEnabled('interop strongswan-psk'))('interop: tsipsec ↔ s
           // Both sides agree on the SPIs: charon lists its inbound (our outbound) and outbound SPI.
           expect(sas).toContain(child.spiIn);
           expect(sas).toContain(child.spiOut);
+          // ... and on the IKE algorithms (charon writes AES_GCM_16-256 where tsipsec writes AES_GCM_16_256).
+          const norm = (x: string): string => x.replace(/[-_]/g, '');
+          expect(norm(sas), `${st.ikeSas[0]!.algorithms} vs\n${sas}`).toContain(norm(st.ikeSas[0]!.algorithms));
           // Routes are installed right after the child is up: wait until LAN B routes through the TUN.
           await waitFor('route via the TUN', async () => (await run('ip', ['-n', t.nsA, 'route', 'get', t.lanB])).stdout.includes('tsipx'), 5000);
           const p1 = await run('ip', ['netns', 'exec', t.nsA, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '-p', MARKER_HEX, '-I', t.lanA, t.lanB], { timeoutMs: 15_000 });

@@ -149,7 +149,7 @@ describe('helpers', () => {
   it('describeAlgs in strongSwan style', () => {
     expect(describeAlgs(ikeGcm)).toBe('AES_GCM_16_256/PRF_HMAC_SHA2_256/MODP_2048');
     expect(describeAlgs(ikeCbc)).toBe('AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519');
-    expect(describeAlgs(espChacha)).toBe('CHACHA20_POLY1305_256/EXT_SEQ');
+    expect(describeAlgs(espChacha)).toBe('CHACHA20_POLY1305/EXT_SEQ');
     expect(describeAlgs({ encr: { id: 20, keyLength: 128 }, esn: false, dh: 19 })).toBe('AES_GCM_16_128/ECP_256/NO_EXT_SEQ');
   });
 

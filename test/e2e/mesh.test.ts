@@ -18,6 +18,7 @@
  * Outside CI without root it does not run, and says so; in CI it must run.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createDecipheriv, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import { controlRequest } from '../../src/runtime/control.js';
 import type { TunnelStatus } from '../../src/runtime/tunnel.js';
 import { iterateCapture } from '../../src/capture/pcap-reader.js';
 import { classifyFrame } from '../../src/capture/link.js';
+import { readKeylog, type ParsedKeylog } from '../../src/capture/keylog.js';
 import { issueNodeCert, makeMeshCa } from '../unit/mesh/pki.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -51,6 +53,38 @@ function enabled(): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Node { name: string; addr: string; socket: string; proc?: ChildProcess; out: string }
+
+const IKE_AUTH = 35;
+const PAYLOAD_SK = 46;
+const FLAG_RESPONSE = 0x20;
+
+/**
+ * The decrypted SK payloads of the IKE_AUTH messages in a capture (RFC 7296 §3.14 with AES-GCM-16-256,
+ * RFC 5282: nonce = salt ‖ IV, AAD = IKE header ‖ SK payload header), with the key log's SK_ei / SK_er.
+ */
+function ikeAuthMessages(pcap: Uint8Array, keys: ParsedKeylog): { spiI: string; plaintext: Buffer }[] {
+  const out: { spiI: string; plaintext: Buffer }[] = [];
+  for (const rec of iterateCapture(pcap)) {
+    const f = classifyFrame(rec.linkType, rec.data);
+    if (f.payload.kind !== 'ike') continue;
+    const m = Buffer.from(f.payload.message);
+    if (m.length < 28 + 4 + 8 + 16 || m[18] !== IKE_AUTH || m[16] !== PAYLOAD_SK) continue;
+    const response = (m[19]! & FLAG_RESPONSE) !== 0;
+    const spiI = m.subarray(0, 8).toString('hex');
+    const entry = keys.ike.find((e) => e.spiI === spiI);
+    if (!entry) continue;
+    const skLen = m.readUInt16BE(30);
+    const iv = m.subarray(32, 40);
+    const ct = m.subarray(40, 28 + skLen - 16);
+    const icv = m.subarray(28 + skLen - 16, 28 + skLen);
+    const sk = response ? entry.skEr : entry.skEi;
+    const d = createDecipheriv('aes-256-gcm', sk.subarray(0, 32), Buffer.concat([sk.subarray(32, 36), iv]));
+    d.setAAD(m.subarray(0, 32));
+    d.setAuthTag(icv);
+    out.push({ spiI, plaintext: Buffer.concat([d.update(ct), d.final()]) });
+  }
+  return out;
+}
 
 describe.runIf(enabled())('real namespaces: a three-node mesh on a bridge', () => {
   const lab = new NetnsLab(PREFIX);
@@ -119,7 +153,8 @@ policies {
 }
 `);
     for (const n of nodes) {
-      n.proc = lab.spawnIn(n.name, process.execPath, [cli, 'mesh', 'up', '--mesh', meshFile, '--node', n.name, '--socket', n.socket, '--tun', `tsm${n.name}t%d`, '--log-level', 'info']);
+      n.proc = lab.spawnIn(n.name, process.execPath, [cli, 'mesh', 'up', '--mesh', meshFile, '--node', n.name, '--socket', n.socket, '--tun', `tsm${n.name}t%d`, '--log-level', 'info',
+        ...(n === n2 ? ['--keylog', join(work, 'keys-n2')] : [])]);
       n.proc.stdout?.on('data', (d: Buffer) => { n.out += d.toString(); });
       n.proc.stderr?.on('data', (d: Buffer) => { n.out += d.toString(); });
     }
@@ -212,7 +247,13 @@ policies {
     expect(after).toEqual(before);
     expect(await ping('n1', n2.addr), log()).toBe(3);
     expect(await ping('n2', n3.addr), log()).toBe(3);
-    // A new IKE SA between n2 and n1 (n2 authenticates with its re-issued certificate).
+    // A new IKE SA between n2 and n1: n2 authenticates with its re-issued certificate. The IKE_AUTH
+    // request n2 sends, decrypted with the keys n2 logged, carries the new certificate, not the old one.
+    const pcap2 = join(work, 'rotation.pcap');
+    const c2 = { proc: lab.spawnIn('sw', tcpdump, ['-i', 'br0', '-U', '-n', '-s', '0', '-B', '16384', '-w', pcap2, 'udp', 'and', '(port', '500', 'or', 'port', '4500)']), out: '' };
+    cap = c2;
+    c2.proc.stderr?.on('data', (d: Buffer) => { c2.out += d.toString(); });
+    await waitFor('tcpdump listening', () => c2.out.includes('listening on'), 10_000);
     const t = cliRun(['terminate', '--ike', 'mesh-n1', '--socket', n2.socket]);
     expect(t.status, `${t.stdout}${t.stderr}`).toBe(0);
     await waitFor('the n1-n2 IKE SA gone on both sides', async () => !(await established(n1)).some((s) => s.name === 'mesh-n2') && !(await established(n2)).some((s) => s.name === 'mesh-n1'), 15_000);
@@ -220,6 +261,15 @@ policies {
     const fresh = (await established(n2)).find((s) => s.name === 'mesh-n1');
     expect(fresh, log()).toBeDefined();
     expect(fresh!.spiI).not.toBe(before.find((s) => s.name === 'mesh-n1')!.spiI);
+    await sleep(1300);
+    c2.proc.kill('SIGINT');
+    await new Promise<void>((r) => { if (c2.proc.exitCode !== null) r(); else c2.proc.once('exit', () => r()); });
+    const der = (pem: string) => Buffer.from(new X509Certificate(pem).raw);
+    const auths = ikeAuthMessages(new Uint8Array(readFileSync(pcap2)), readKeylog(join(work, 'keys-n2'))).filter((a) => a.spiI === fresh!.spiI);
+    expect(auths.length, 'IKE_AUTH request and response of the new SA, decrypted').toBe(2);
+    expect(auths.some((a) => a.plaintext.includes(der(readFileSync(join(work, 'certs', 'n2.pem'), 'utf8')))), 'the new certificate in IKE_AUTH').toBe(true);
+    expect(auths.some((a) => a.plaintext.includes(der(oldCert))), 'the old certificate in IKE_AUTH').toBe(false);
+    expect(auths.some((a) => a.plaintext.includes(der(readFileSync(join(work, 'certs', 'n1.pem'), 'utf8')))), "n1's certificate (the decryption works both ways)").toBe(true);
     // n3's SA with n2 was not touched by any of it.
     expect((await established(n2)).find((s) => s.name === 'mesh-n3')!.spiI).toBe(before.find((s) => s.name === 'mesh-n3')!.spiI);
 

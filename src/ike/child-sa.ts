@@ -58,6 +58,32 @@ export class ChildSa {
     for (const b of [k.encrIn, k.integIn, k.encrOut, k.integOut, this.nonceI, this.nonceR]) b.fill(0);
   }
 
+  /**
+   * The child-up event: `{ type: 'child-up', ...info() }` built as one literal (an object spread per
+   * event showed in the establishment profile, bench/ike.ts). Same fields, same order as info().
+   */
+  upEvent(ikeName: string, ikeId: number, encap: boolean, localAddr: Addr, remoteAddr: Addr): { type: 'child-up'; localVips?: readonly string[]; remoteVips?: readonly string[] } & ChildSaInfo {
+    return {
+      type: 'child-up',
+      ikeName,
+      ikeId,
+      childName: this.config.name,
+      spiIn: this.spiIn,
+      spiOut: this.spiOut,
+      mode: this.mode,
+      encap,
+      tsLocal: this.tsLocal,
+      tsRemote: this.tsRemote,
+      algorithms: this.algorithms,
+      keys: this.keys,
+      localAddr,
+      remoteAddr,
+      lifetimes: { rekeyAtMs: this.rekeyAtMs, expireAtMs: this.expireAtMs },
+      replayWindow: this.config.replayWindow,
+      initiator: this.initiator,
+    };
+  }
+
   info(ikeName: string, ikeId: number, encap: boolean, localAddr: Addr, remoteAddr: Addr): ChildSaInfo {
     return {
       ikeName,

@@ -67,10 +67,19 @@ export function decodeHeader(bytes: Uint8Array): DecodeResult<IkeHeader> {
 
 /** Writes the 28-byte header. Throws (programmer error) on SPIs that are not 8 bytes. */
 export function writeHeader(w: Writer, h: IkeHeader): void {
+  writeHeaderFields(w, h, h.nextPayload, h.length);
+}
+
+/**
+ * `writeHeader` with the two fields the encoders compute (Next Payload, Length) passed on their own:
+ * the message encoders called writeHeader with `{ ...header, nextPayload, length }`, an object spread
+ * per message that showed in the IKE establishment profile (bench/ike.ts).
+ */
+export function writeHeaderFields(w: Writer, h: Omit<IkeHeader, 'length' | 'nextPayload'>, nextPayload: number, length: number): void {
   if (h.spiI.length !== 8) throw new RangeError(`IKE header spiI must be 8 bytes, got ${h.spiI.length}`);
   if (h.spiR.length !== 8) throw new RangeError(`IKE header spiR must be 8 bytes, got ${h.spiR.length}`);
   if (h.majorVersion > 15 || h.minorVersion > 15) throw new RangeError(`IKE header version ${h.majorVersion}.${h.minorVersion} does not fit 4 bits`);
-  w.bytes(h.spiI).bytes(h.spiR).u8(h.nextPayload).u8((h.majorVersion << 4) | h.minorVersion).u8(h.exchangeType).u8(h.flags).u32(h.messageId).u32(h.length);
+  w.bytes(h.spiI).bytes(h.spiR).u8(nextPayload).u8((h.majorVersion << 4) | h.minorVersion).u8(h.exchangeType).u8(h.flags).u32(h.messageId).u32(length);
 }
 
 /** The 28 header bytes. */

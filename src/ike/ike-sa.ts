@@ -336,7 +336,10 @@ export class IkeSa {
   }
 
   emitChildUp(child: ChildSa): void {
-    this.ctx.emit({ type: 'child-up', ...child.info(this.name, this.ikeId, this.encap, this.local, this.remote), ...this.vipFields() });
+    const e = child.upEvent(this.name, this.ikeId, this.encap, this.local, this.remote);
+    if (this.localVips.length > 0) e.localVips = this.localVips.map(formatIp);
+    if (this.remoteVips.length > 0) e.remoteVips = this.remoteVips.map(formatIp);
+    this.ctx.emit(e);
   }
 
   emitChildRekeyed(old: ChildSa, child: ChildSa): void {

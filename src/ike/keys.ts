@@ -83,26 +83,41 @@ export function ikeKeymatLength(algs: NegotiatedAlgorithms): number {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The seven SK_* keys as views made on access into the one DKM buffer (§2.14 order). Five views
+ * kept per IKE SA cost ~480 bytes of heap (a Uint8Array object each) for keys that are read a few
+ * times in the SA's life (SK_p* once each in IKE_AUTH, SK_e* once for the SK ciphers, SK_d per child):
+ * each access makes a fresh view instead, of the same bytes (wipeIkeKeys zeroes them in place).
+ */
+class DkmKeys implements IkeKeys {
+  constructor(
+    private readonly dkm: Uint8Array,
+    private readonly prfBytes: number,
+    private readonly integBytes: number,
+    private readonly encrBytes: number,
+  ) {}
+
+  private view(offset: number, n: number): Uint8Array {
+    return n === 0 ? EMPTY : this.dkm.subarray(offset, offset + n);
+  }
+
+  get skD(): Uint8Array { return this.view(0, this.prfBytes); }
+  get skAi(): Uint8Array { return this.view(this.prfBytes, this.integBytes); }
+  get skAr(): Uint8Array { return this.view(this.prfBytes + this.integBytes, this.integBytes); }
+  get skEi(): Uint8Array { return this.view(this.prfBytes + 2 * this.integBytes, this.encrBytes); }
+  get skEr(): Uint8Array { return this.view(this.prfBytes + 2 * this.integBytes + this.encrBytes, this.encrBytes); }
+  get skPi(): Uint8Array { return this.view(this.prfBytes + 2 * this.integBytes + 2 * this.encrBytes, this.prfBytes); }
+  get skPr(): Uint8Array { return this.view(2 * this.prfBytes + 2 * this.integBytes + 2 * this.encrBytes, this.prfBytes); }
+}
+
 /** Splits the IKE DKM stream into SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr (§2.14). */
 export function splitIkeKeymat(algs: NegotiatedAlgorithms, dkm: Uint8Array): IkeKeys {
   const l = keymatLengths(algs);
   const p = prfKeyBytes(algs);
-  let o = 0;
-  // Views into the one DKM buffer, and one shared empty array for the AEAD's absent SK_a: each
-  // separate Uint8Array + ArrayBuffer costs ~180 bytes of heap per IKE SA (the memory target).
-  const take = (n: number): Uint8Array => {
-    const out = n === 0 ? EMPTY : dkm.subarray(o, o + n);
-    o += n;
-    return out;
-  };
-  const skD = take(p);
-  const skAi = take(l.integKey);
-  const skAr = take(l.integKey);
-  const skEi = take(l.encrKeymat);
-  const skEr = take(l.encrKeymat);
-  const skPi = take(p);
-  const skPr = take(p);
-  return { skD, skAi, skAr, skEi, skEr, skPi, skPr };
+  const need = 3 * p + 2 * l.integKey + 2 * l.encrKeymat;
+  if (dkm.length < need) throw new Error(`splitIkeKeymat: DKM is ${dkm.length} bytes, needs ${need}`);
+  // The AEAD's absent SK_a* is one shared empty array (EMPTY), as before.
+  return new DkmKeys(dkm, p, l.integKey, l.encrKeymat);
 }
 
 function ikeKeysFromSkeyseed(

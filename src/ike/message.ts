@@ -21,7 +21,7 @@
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
 import { fail, ok, syntax, type DecodeResult } from './decode-result.js';
-import { decodeHeader, IKE_HEADER_LENGTH, writeHeader, type HeaderFields, type IkeHeader } from './header.js';
+import { decodeHeader, IKE_HEADER_LENGTH, writeHeaderFields, type HeaderFields, type IkeHeader } from './header.js';
 import { decodePayloadBody, encodePayloadBody, isKnownPayloadType } from './payloads/codec.js';
 import { Limits } from './payloads/limits.js';
 import { PayloadType, type Payload } from './payloads/types.js';
@@ -118,8 +118,7 @@ export function encodePayloadChain(payloads: readonly Payload[]): { firstType: n
 /** Encodes header + payloads, computing Next Payload fields and all lengths. */
 export function encodeMessage(header: HeaderFields, payloads: readonly Payload[]): Uint8Array {
   const w = new Writer(512);
-  const full: IkeHeader = { ...header, nextPayload: payloads.length > 0 ? payloads[0]!.type : PayloadType.NONE, length: 0 };
-  writeHeader(w, full);
+  writeHeaderFields(w, header, payloads.length > 0 ? payloads[0]!.type : PayloadType.NONE, 0);
   writePayloadChain(w, payloads);
   w.patchU32(24, w.length);
   return w.finish();

@@ -23,7 +23,7 @@
 import type { AeadCipher, AeadName, CbcCipher, CryptoProvider, IntegName, Mac } from '../crypto/types.js';
 import { Writer } from '../wire/writer.js';
 import { fail, type DecodeResult } from './decode-result.js';
-import { IKE_HEADER_LENGTH, writeHeader, type HeaderFields } from './header.js';
+import { IKE_HEADER_LENGTH, writeHeaderFields, type HeaderFields } from './header.js';
 import { decodePayloadChain, encodePayloadChain, type IkeMessage } from './message.js';
 import { SKF_FIXED_LENGTH } from './payloads/skf.js';
 import { PayloadType, type Payload } from './payloads/types.js';
@@ -158,7 +158,7 @@ function sealDatagram(
   const payloadLength = 4 + fixed + bodyLength;
   if (payloadLength > 0xffff) throw new RangeError(`encodeProtected: inner payloads of ${plaintext.length} bytes exceed one SK payload; set fragmentSize`);
   const w = new Writer(IKE_HEADER_LENGTH + 4 + fixed);
-  writeHeader(w, { ...header, nextPayload: outerType, length: IKE_HEADER_LENGTH + payloadLength });
+  writeHeaderFields(w, header, outerType, IKE_HEADER_LENGTH + payloadLength);
   w.u8(innerType).u8(0).u16(payloadLength);
   if (frag) w.u16(frag.n).u16(frag.total);
   const aadPrefix = w.finish();

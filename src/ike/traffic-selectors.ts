@@ -185,7 +185,24 @@ export function intersectTs(a: TrafficSelector, b: TrafficSelector): TrafficSele
   const startAddress = maxBytes(a.startAddress, b.startAddress);
   const endAddress = minBytes(a.endAddress, b.endAddress);
   if (compareBytes(startAddress, endAddress) > 0) return undefined;
+  // The intersection is often one of the two (a configured selector, or a proposal inside it): that
+  // selector itself, not a copy. Selectors are read-only values (see fixedTsCache), and a copy costs
+  // each child SA two address arrays (~400 bytes of heap) per selector (bench/ike.ts memory).
+  if (sameTs(b, ipProtocol, startPort, endPort, startAddress, endAddress)) return b;
+  if (sameTs(a, ipProtocol, startPort, endPort, startAddress, endAddress)) return a;
   return { tsType: a.tsType, ipProtocol, startPort, endPort, startAddress: Uint8Array.from(startAddress), endAddress: Uint8Array.from(endAddress) };
+}
+
+function sameTs(t: TrafficSelector, ipProtocol: number, startPort: number, endPort: number, startAddress: Uint8Array, endAddress: Uint8Array): boolean {
+  return t.ipProtocol === ipProtocol && t.startPort === startPort && t.endPort === endPort && compareBytes(t.startAddress, startAddress) === 0 && compareBytes(t.endAddress, endAddress) === 0;
+}
+
+/**
+ * `returned` with each selector equal to one of `ours` replaced by ours (the initiator keeps what it
+ * offered, often the shared config selectors, instead of the decoded copies: heap per child SA).
+ */
+export function preferOwnTs(returned: readonly TrafficSelector[], ours: readonly TrafficSelector[]): TrafficSelector[] {
+  return returned.map((r) => ours.find((o) => o.tsType === r.tsType && o.startAddress.length === r.startAddress.length && sameTs(o, r.ipProtocol, r.startPort, r.endPort, r.startAddress, r.endAddress)) ?? r);
 }
 
 /** True when `inner` lies completely inside `outer`. */

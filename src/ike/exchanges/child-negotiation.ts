@@ -9,7 +9,7 @@ import { deriveChildKeys } from '../keys.js';
 import { parseProposals, toWireProposals } from '../proposal-string.js';
 import { acceptChosen, algsToWireProposal, selectProposal, type NegotiatedAlgorithms } from '../proposals.js';
 import { PayloadType, ProtocolId, type Payload, type Proposal, type TrafficSelector } from '../payloads/types.js';
-import { narrowTs, resolveTsDynamic, tsAllWithin } from '../traffic-selectors.js';
+import { narrowTs, preferOwnTs, resolveTsDynamic, tsAllWithin } from '../traffic-selectors.js';
 import { dynamicAddresses } from './config-payload.js';
 import { ChildSa, spiFromBytes, spiToBytes } from '../child-sa.js';
 import type { ChildAlgorithms, ChildKeys } from '../events.js';
@@ -174,7 +174,7 @@ export function checkChildAnswer(offer: { proposals: readonly Proposal[]; tsI: r
   if (!tsAllWithin(tsi.selectors, offer.tsI) || !tsAllWithin(tsr.selectors, offer.tsR)) return { ok: false, reason: 'responder selectors outside our proposal' };
   const transport = findNotify(inner, NotifyType.USE_TRANSPORT_MODE) !== undefined;
   if (transport && !offer.transport) return { ok: false, reason: 'transport mode not requested' };
-  return { ok: true, algs: chosen.algs, spiOut, tsI: tsi.selectors, tsR: tsr.selectors, transport };
+  return { ok: true, algs: chosen.algs, spiOut, tsI: preferOwnTs(tsi.selectors, offer.tsI), tsR: preferOwnTs(tsr.selectors, offer.tsR), transport };
 }
 
 export type { DhKeyPair };

@@ -5,5 +5,5 @@ export { planMesh, pairPolicy, meshIkeConfig, SWANCTL_DIR, type MeshPlan, type M
 export { meshInnerMtu, espAlgorithmOfProposal, type MeshMtuLine } from './mtu.js';
 export { adoptCredentialChanges, type CredentialRotation } from './rotate.js';
 export { loadMesh, nodeMeshFileSystem, type LoadedMesh } from './load.js';
-export { duplicateIkeSas, resolveDuplicateIkeSas } from './dedupe.js';
+export { duplicateIkeSas, resolveDuplicateIkeSas, duplicateChildSas, resolveDuplicateChildSas } from './dedupe.js';
 export { formatMeshPlan } from './report.js';

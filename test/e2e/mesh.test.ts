@@ -196,7 +196,11 @@ policies {
       const sa = (await established(a)).find((s) => s.name === `mesh-${b.name}`)!;
       const sb = (await established(b)).find((s) => s.name === `mesh-${a.name}`)!;
       expect([sa.spiI, sa.spiR]).toEqual([sb.spiI, sb.spiR]);
-      expect(sa.children.filter((ch) => ch.state === 'installed').map((ch) => ch.mode)).toEqual(['transport']);
+      await waitFor(`one child SA between ${a.name} and ${b.name}`, async () => {
+        const x = (await established(a)).find((s) => s.name === `mesh-${b.name}`)!;
+        const y = (await established(b)).find((s) => s.name === `mesh-${a.name}`)!;
+        return [x, y].every((z) => z.children.filter((ch) => ch.state === 'installed').map((ch) => ch.mode).join() === 'transport');
+      }, 15_000);
     }
 
     // ---- the monitoring host is reached in clear ----

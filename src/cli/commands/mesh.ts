@@ -101,14 +101,16 @@ export async function run(argv: string[]): Promise<number> {
     throw new CliError((e as Error).message, ExitCode.FAILURE);
   }
   // Both nodes of a pair may initiate at once (traps on both sides): the lower address deletes its own duplicate (mesh/dedupe.ts).
-  const { resolveDuplicateIkeSas } = await import('../../mesh/dedupe.js');
+  const { resolveDuplicateIkeSas, resolveDuplicateChildSas } = await import('../../mesh/dedupe.js');
   const tunnel = daemon.tunnel;
   tunnel.on((e) => {
-    if (e.type !== 'ike-up') return;
+    if (e.type !== 'ike-up' && e.type !== 'child-up') return;
     setImmediate(() => {
       try {
         const ids = tunnel.command((ep, now) => resolveDuplicateIkeSas(ep, now));
         if (ids.length) logs.sub('ike').info({ ikeIds: ids }, 'deleted duplicate IKE SA(s) of a simultaneous initiation (the lower address yields)');
+        const spis = tunnel.command((ep, now) => resolveDuplicateChildSas(ep, now));
+        if (spis.length) logs.sub('ike').info({ spiIn: spis.map((x) => x.toString(16)) }, 'deleted duplicate CHILD SA(s) of a simultaneous acquire (the lower address yields)');
       } catch (err) {
         logs.sub('ike').warn({ err: (err as Error).message }, 'duplicate IKE SA check failed');
       }

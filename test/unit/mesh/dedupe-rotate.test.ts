@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IkeSaStatus } from '../../../src/ike/events.js';
 import { nodeCrypto } from '../../../src/crypto/node.js';
 import { resolveConfig, type IkeConfig } from '../../../src/ike/config.js';
-import { duplicateIkeSas } from '../../../src/mesh/dedupe.js';
+import { duplicateChildSas, duplicateIkeSas } from '../../../src/mesh/dedupe.js';
 import { adoptCredentialChanges } from '../../../src/mesh/rotate.js';
 import { loadMesh } from '../../../src/mesh/load.js';
 import { planReload } from '../../../src/runtime/reload.js';
@@ -42,6 +42,25 @@ describe('duplicateIkeSas', () => {
     expect(duplicateIkeSas([sa(1, 'mesh-b', true, '198.18.0.1', '198.18.0.2'), sa(2, 'mesh-b', false, '198.18.0.1', '198.18.0.2', 'auth-sent')])).toEqual([]);
     expect(duplicateIkeSas([sa(1, 'mesh-b', true, '198.18.0.1', '198.18.0.2'), sa(2, 'mesh-c', false, '198.18.0.1', '198.18.0.3')])).toEqual([]);
     expect(duplicateIkeSas([sa(1, 'mesh-b', true, '198.18.0.1', '198.18.0.2', 'established', 50), sa(2, 'mesh-b', true, '198.18.0.1', '198.18.0.2', 'established', 10)])).toEqual([2]);
+  });
+});
+
+describe('duplicateChildSas', () => {
+  const child = (name: string, spiIn: number, spiOut: number, establishedAtMs: number, state: 'installed' | 'rekeyed' = 'installed') =>
+    ({ name, state, spiIn, spiOut, mode: 'transport' as const, encap: true, tsLocal: [], tsRemote: [], establishedAtMs, rekeyAtMs: undefined, expireAtMs: undefined });
+  const withChildren = (local: string, remote: string, children: ReturnType<typeof child>[]) => ({ ...sa(1, 'mesh-b', true, local, remote), children });
+
+  it('both ends pick the same pair to keep (larger max SPI); only the lower address deletes', () => {
+    const low = withChildren('198.18.0.1', '198.18.0.2', [child('b-host', 0x1111, 0x9999, 1000), child('b-host', 0x8888, 0x2222, 1500)]);
+    expect(duplicateChildSas([low])).toEqual([0x8888]);
+    const high = withChildren('198.18.0.2', '198.18.0.1', [child('a-host', 0x9999, 0x1111, 1000), child('a-host', 0x2222, 0x8888, 1500)]);
+    expect(duplicateChildSas([high])).toEqual([]);
+  });
+
+  it('a rekey is no duplicate: rekeyed SAs, other names and children established far apart are left', () => {
+    expect(duplicateChildSas([withChildren('198.18.0.1', '198.18.0.2', [child('b-host', 1, 2, 0, 'rekeyed'), child('b-host', 3, 4, 10)])])).toEqual([]);
+    expect(duplicateChildSas([withChildren('198.18.0.1', '198.18.0.2', [child('b-host', 1, 2, 0), child('b-net', 3, 4, 10)])])).toEqual([]);
+    expect(duplicateChildSas([withChildren('198.18.0.1', '198.18.0.2', [child('b-host', 1, 2, 0), child('b-host', 3, 4, 3_600_000)])])).toEqual([]);
   });
 });
 

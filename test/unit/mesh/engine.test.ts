@@ -15,7 +15,7 @@ import { localCredentials } from '../../../src/ike/auth/local-credentials.js';
 import { applyReload, planReload } from '../../../src/runtime/reload.js';
 import { loadMesh } from '../../../src/mesh/load.js';
 import { adoptCredentialChanges } from '../../../src/mesh/rotate.js';
-import { resolveDuplicateIkeSas } from '../../../src/mesh/dedupe.js';
+import { resolveDuplicateChildSas, resolveDuplicateIkeSas } from '../../../src/mesh/dedupe.js';
 import { ADDR_A, ADDR_B, Pair } from '../../exchange/harness.js';
 import { issueNodeCert, makeMeshCa } from './pki.js';
 
@@ -67,6 +67,28 @@ describe('mesh configs on two endpoints', () => {
     expect([ea[0]!.initiator, eb[0]!.initiator]).toEqual([false, true]);
     expect(ca[0]!.spiIn).toBe(cb[0]!.spiOut);
     expect(ca[0]!.spiOut).toBe(cb[0]!.spiIn);
+  });
+
+  it("PSK: an acquire after the peer's IKE SA is up but before its child is installed: the second child goes", () => {
+    writeMesh('  auth = psk\n  psk = "an engine test cluster key, long enough"');
+    const p = new Pair(loadMesh(meshFile(), 'a').ike, loadMesh(meshFile(), 'b').ike);
+    p.b.initiate(p.now, 'mesh-a', 'a-host');
+    expect(p.runUntil(() => p.count('a', 'child-up') === 1)).toBe(true);
+    p.a.initiate(p.now, 'mesh-b', 'b-host'); // the runtime's acquire, a moment too late: CREATE_CHILD_SA
+    p.run(5_000);
+    const installed = (side: 'a' | 'b') => established(p, side)[0]!.children.filter((c) => c.state === 'installed');
+    expect(installed('a')).toHaveLength(2);
+    expect(installed('b')).toHaveLength(2);
+    // b (higher address) deletes nothing; a deletes the pair both agree on.
+    expect(resolveDuplicateChildSas(p.b, p.now)).toEqual([]);
+    const gone = resolveDuplicateChildSas(p.a, p.now);
+    expect(gone).toHaveLength(1);
+    p.run(5_000);
+    expect(installed('a')).toHaveLength(1);
+    expect(installed('b')).toHaveLength(1);
+    expect(installed('a')[0]!.spiIn).not.toBe(gone[0]);
+    expect(installed('a')[0]!.spiIn).toBe(installed('b')[0]!.spiOut);
+    expect(established(p, 'a')).toHaveLength(1);
   });
 
   it('certificates: a re-issued certificate is adopted on reload, the SA stays, the next IKE_AUTH uses it', () => {

@@ -243,9 +243,22 @@ function build(lib: NativeLib): NativeKdf {
   return { version: lib.version, prf, hash, x25519: x25519Group(lib) };
 }
 
+/**
+ * A key pair from `generate`, carrying the EVP_PKEY made for it (`pkey`, null once used or freed).
+ * A field rather than a WeakMap from pair to key: a WeakMap entry per IKE SA (an ephemeron the GC
+ * traces) showed in the establishment profile (bench/ike.ts).
+ */
+class NativeX25519Pair implements DhKeyPair {
+  constructor(
+    readonly publicKey: Uint8Array,
+    readonly privateKey: Uint8Array,
+    /** Shared with the FinalizationRegistry (which must not hold the pair itself). */
+    readonly held: { pkey: Ptr | null },
+  ) {}
+}
+
 /** X25519 (RFC 7748 §5, §6.1; RFC 8031 §2.2): 32-byte private, public and shared values. */
 function x25519Group(lib: NativeLib): DhGroup {
-  const keys = new WeakMap<DhKeyPair, { pkey: Ptr | null }>();
   const registry = new FinalizationRegistry<{ pkey: Ptr | null }>((held) => {
     if (held.pkey !== null) lib.pkeyFree(held.pkey);
     held.pkey = null;
@@ -265,17 +278,16 @@ function x25519Group(lib: NativeLib): DhGroup {
         lib.pkeyFree(pkey);
         throw new Error('x25519 generate: OpenSSL returned no 32-byte public key');
       }
-      const pair: DhKeyPair = { publicKey, privateKey: d };
       const held = { pkey: pkey as Ptr | null };
-      keys.set(pair, held);
+      const pair = new NativeX25519Pair(publicKey, d, held);
       registry.register(pair, held, held);
       return pair;
     },
     computeSecret(pair: DhKeyPair, peerPublic: Uint8Array): Uint8Array | null {
       if (peerPublic.length !== X25519_LENGTH || pair.privateKey.length !== X25519_LENGTH) return null;
-      const held = keys.get(pair);
+      const held = pair instanceof NativeX25519Pair ? pair.held : undefined;
       let own = held?.pkey ?? null;
-      if (held !== undefined) {
+      if (held !== undefined && own !== null) {
         held.pkey = null;
         registry.unregister(held);
       }

@@ -58,7 +58,8 @@ export class SkCipher {
     if (keys.kind === 'aead') {
       if (keys.salt.length !== AEAD_SALT_LENGTH) throw new RangeError(`SkKeys.salt must be ${AEAD_SALT_LENGTH} bytes, got ${keys.salt.length}`);
       this.aead = provider.aead(keys.aead, keys.key);
-      this.salt = new DataView(keys.salt.buffer, keys.salt.byteOffset, AEAD_SALT_LENGTH).getInt32(0);
+      const t = keys.salt; // big-endian int32, as NONCE_VIEW.setInt32 writes it back (no DataView per cipher)
+      this.salt = (t[0]! << 24) | (t[1]! << 16) | (t[2]! << 8) | t[3]!;
       this.ivLength = AEAD_IV_LENGTH;
       this.icvLength = this.aead.tagLength;
       this.blockSize = 1;

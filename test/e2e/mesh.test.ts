@@ -5,11 +5,13 @@
  * one ECDSA certificate per node, found by node name; the monitoring host's address in policy group
  * `clear`). Checked:
  *
- * - at start nothing is negotiated, every node has a trap per peer;
+ * - at start nothing is negotiated, every node has a trap per peer (n1 and n2 list subnets: their pair
+ *   also has a tunnel-mode trap between the subnets; the TUN MTU is 1438 there, 1458 on transport-only n3);
  * - two nodes pinging each other at the same moment end with one IKE SA for the pair (the lower
  *   address yields its own duplicate), and every node pings every other (the first packet is held by
  *   the trap, not sent in clear);
- * - a capture on the bridge holds only IKE and ESP between mesh nodes, never the ping's plaintext
+ * - subnet to subnet (n1 <-> n2) a tunnel-mode child comes up on the pair's one IKE SA;
+ * - a capture on the bridge holds only IKE and ESP between mesh nodes, no subnet address, never the ping's plaintext
  *   marker, while the pings to the monitoring host cross in clear with the marker (the control that
  *   the marker check can see plaintext);
  * - node n2's certificate re-issued by the CA and `tsipsec reload`: the established SAs stay (same
@@ -93,6 +95,9 @@ describe.runIf(enabled())('real namespaces: a three-node mesh on a bridge', () =
   const nodes: Node[] = [1, 2, 3].map((i) => ({ name: `n${i}`, addr: `198.18.70.${i}`, socket: join(work, `n${i}.sock`), out: '' }));
   const [n1, n2, n3] = nodes as [Node, Node, Node];
   const MON = '198.18.70.9';
+  // n1 and n2 have a subnet behind them (an address of it on lo): their pair gets a tunnel-mode child too.
+  const SUBNETS: Record<string, string> = { n1: '198.19.71.0/24', n2: '198.19.72.0/24' };
+  const subnetHost = (n: Node) => SUBNETS[n.name]!.replace(/0\/24$/, '1');
   let cap: { proc: ChildProcess; out: string } | undefined;
   const log = () => nodes.map((n) => `--- ${n.name} ---\n${n.out.slice(-4000)}`).join('\n');
 
@@ -121,6 +126,10 @@ describe.runIf(enabled())('real namespaces: a three-node mesh on a bridge', () =
     const r = await lab.execIn(from, 'ping', ['-c', String(count), '-i', '0.2', '-W', '3', '-p', MARKER_HEX, to], { timeoutMs: 30_000 }).catch((e: Error) => ({ stdout: e.message }));
     return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
   };
+  const pingFrom = async (ns: string, src: string, to: string): Promise<number> => {
+    const r = await lab.execIn(ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '3', '-p', MARKER_HEX, '-I', src, to], { timeoutMs: 30_000 }).catch((e: Error) => ({ stdout: e.message }));
+    return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+  };
   const cliRun = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000 });
 
   it('all-to-all pings over ESP, one IKE SA per pair, only IKE/ESP on the bridge, clear host in clear, certificate rotation keeps the SAs', async () => {
@@ -132,6 +141,7 @@ describe.runIf(enabled())('real namespaces: a three-node mesh on a bridge', () =
       await lab.createNamespace(name);
       await lab.execIn(name, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']).catch(() => undefined);
       await lab.vethPair(name, `tsm${name}e`, `${addr}/24`, 'sw', `tsm${name}b`, null);
+      if (SUBNETS[name]) await lab.execIn(name, 'ip', ['addr', 'add', `${SUBNETS[name]!.replace(/0\/24$/, '1')}/32`, 'dev', 'lo']);
       await lab.execIn('sw', 'ip', ['link', 'set', `tsm${name}b`, 'master', 'br0']);
     }
     await lab.execIn('sw', 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']).catch(() => undefined);
@@ -146,7 +156,7 @@ describe.runIf(enabled())('real namespaces: a three-node mesh on a bridge', () =
   esp_proposals = aes128gcm16
 }
 nodes {
-${nodes.map((n) => `  ${n.name} {\n    addrs = ${n.addr}\n  }`).join('\n')}
+${nodes.map((n) => `  ${n.name} {\n    addrs = ${n.addr}\n${SUBNETS[n.name] ? `    subnets = ${SUBNETS[n.name]}\n` : ''}  }`).join('\n')}
 }
 policies {
   clear = ${MON}
@@ -159,13 +169,15 @@ policies {
       n.proc.stderr?.on('data', (d: Buffer) => { n.out += d.toString(); });
     }
     for (const n of nodes) await waitFor(`${n.name} control socket`, () => existsSync(n.socket), 20_000);
-    expect(n1.out).toContain('TUN MTU 1458');
+    expect(n1.out).toContain('TUN MTU 1438'); // n2-net: tunnel mode, 62 bytes of headroom on a 1500-byte link
+    expect(n3.out).toContain('TUN MTU 1458'); // transport only: 42
 
     // Nothing negotiated yet; a trap per peer on every node.
     for (const n of nodes) {
       const st = await status(n);
       expect(st.ikeSas, n.name).toEqual([]);
-      expect(st.traps.map((t) => t.connection).sort(), n.name).toEqual(nodes.filter((p) => p !== n).map((p) => `mesh-${p.name}`).sort());
+      const want = nodes.filter((p) => p !== n).flatMap((p) => [`mesh-${p.name}/${p.name}-host`, ...(SUBNETS[n.name] && SUBNETS[p.name] ? [`mesh-${p.name}/${p.name}-net`] : [])]);
+      expect(st.traps.map((t) => `${t.connection}/${t.child}`).sort(), n.name).toEqual(want.sort());
     }
 
     // ---- capture on the bridge ----
@@ -203,6 +215,14 @@ policies {
       }, 15_000);
     }
 
+    // ---- subnet to subnet: n1-net's trap brings up a tunnel-mode child on the existing n1-n2 IKE SA ----
+    expect(await pingFrom('n1', subnetHost(n1), subnetHost(n2)), log()).toBe(3);
+    expect(await pingFrom('n2', subnetHost(n2), subnetHost(n1)), log()).toBe(3);
+    await waitFor('n1-n2: host and net children on one IKE SA', async () => {
+      const x = (await established(n1)).filter((s) => s.name === 'mesh-n2');
+      return x.length === 1 && x[0]!.children.filter((ch) => ch.state === 'installed').map((ch) => `${ch.name} ${ch.mode}`).sort().join() === 'n2-host transport,n2-net tunnel';
+    }, 15_000);
+
     // ---- the monitoring host is reached in clear ----
     expect(await ping('n1', MON), log()).toBe(3);
     expect(await ping('n3', MON), log()).toBe(3);
@@ -222,7 +242,9 @@ policies {
       const f = classifyFrame(rec.linkType, rec.data);
       if (!f.ip) continue;
       const hasMarker = Buffer.from(rec.data).includes(marker);
-      if (meshAddrs.has(f.ip.src) && meshAddrs.has(f.ip.dst)) {
+      if (f.ip.src.startsWith('198.19.') || f.ip.dst.startsWith('198.19.')) {
+        kinds.subnetPlaintext = (kinds.subnetPlaintext ?? 0) + 1; // tunnel mode shows only the node addresses outside
+      } else if (meshAddrs.has(f.ip.src) && meshAddrs.has(f.ip.dst)) {
         kinds[f.payload.kind] = (kinds[f.payload.kind] ?? 0) + 1;
         if (hasMarker) meshMarker++;
       } else if (f.ip.src === MON || f.ip.dst === MON) {
@@ -231,6 +253,7 @@ policies {
       }
     }
     expect(kinds.other ?? 0, `frames between mesh nodes that are neither IKE nor ESP: ${JSON.stringify(kinds)}`).toBe(0);
+    expect(kinds.subnetPlaintext ?? 0, 'subnet addresses on the bridge').toBe(0);
     expect(kinds.esp ?? 0).toBeGreaterThanOrEqual(2 * 3 * 3 * 2); // 6 directed pings x 3 echo/reply pairs, at least
     expect(kinds.ike ?? 0).toBeGreaterThanOrEqual(3 * 4); // 3 pairs x IKE_SA_INIT + IKE_AUTH, request and response
     expect(meshMarker).toBe(0);

@@ -262,6 +262,14 @@ policies {
 
     // ---- certificate rotation on n2: reload keeps the SAs, new SAs authenticate with the new one ----
     const before = (await established(n2)).map((s) => ({ name: s.name, spiI: s.spiI, spiR: s.spiR, child: s.children.map((ch) => ch.spiIn).sort() })).sort((x, y) => x.name.localeCompare(y.name));
+    // A bad mesh file on reload changes nothing: exit 2 naming file, line and key; the SAs stay.
+    const goodMesh = readFileSync(meshFile, 'utf8');
+    writeFileSync(meshFile, goodMesh.replace('dpd_delay = 5s', 'dpd_delay = soon'));
+    const badReload = cliRun(['reload', '--socket', n2.socket]);
+    expect(badReload.status, `${badReload.stdout}${badReload.stderr}`).toBe(2);
+    expect(badReload.stderr).toContain(`${meshFile}:4: mesh.dpd_delay: bad duration "soon"`);
+    writeFileSync(meshFile, goodMesh);
+    expect((await established(n2)).map((s) => ({ name: s.name, spiI: s.spiI, spiR: s.spiR, child: s.children.map((ch) => ch.spiIn).sort() })).sort((x, y) => x.name.localeCompare(y.name))).toEqual(before);
     const oldCert = readFileSync(join(work, 'certs', 'n2.pem'), 'utf8');
     issueNodeCert(work, 'n2');
     expect(readFileSync(join(work, 'certs', 'n2.pem'), 'utf8')).not.toBe(oldCert);

@@ -133,6 +133,17 @@ describe('planMesh / meshIkeConfig (PSK)', () => {
   });
 });
 
+describe('examples/mesh', () => {
+  it('the example files are valid mesh descriptions', () => {
+    const dirEx = join(import.meta.dirname, '..', '..', '..', 'examples', 'mesh');
+    const psk = loadMesh(join(dirEx, 'mesh.conf'), 'node1');
+    expect(psk.plan.peers.map((p) => [p.node.name, p.children.map((c) => c.mode)])).toEqual([['node2', ['transport', 'tunnel']], ['node3', ['transport']]]);
+    const certs = parseMesh(readFileSync(join(dirEx, 'mesh-certs.conf'), 'utf8'), join(dirEx, 'mesh-certs.conf'));
+    expect(certs.auth.kind).toBe('pubkey');
+    expect(planMesh(certs, 'node1').peers.map((p) => [p.node.name, p.policy])).toEqual([['node2', 'private'], ['node3', 'private'], ['monitor', 'clear']]);
+  });
+});
+
 describe('meshIkeConfig (certificates)', () => {
   let pki = '';
   beforeAll(() => {

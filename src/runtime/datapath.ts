@@ -20,6 +20,7 @@ import { anySelectorMatches, type EspTrafficSelector } from '../esp/selector.js'
 import type { Addr, ChildSaInfo } from '../ike/events.js';
 import { IpPeek, IpProto, peekIp, writeIpv4Header } from '../wire/ip.js';
 import { parseIp } from '../wire/addr.js';
+import type { DataPlaneThreadStats } from './dataplane-protocol.js';
 
 /** Drops on the TUN side (before an SA is chosen), indexed like the ESP drops but in their own array. */
 export const TunDrop = { malformed: 0, noPolicy: 1, sealFailed: 2, tooBig: 3 } as const;
@@ -125,6 +126,11 @@ export class DataPath {
 
   /** Brings the counters (`tunDrops`, `espDrops`, each SA's stats and drops) up to date; here they always are. */
   syncStats(): void {}
+
+  /** The data-plane thread's counters when packets run in a worker (dataplane-worker.ts); null here. */
+  threadStats(): DataPlaneThreadStats | null {
+    return null;
+  }
 
   /** Releases what the data path holds beyond its SAs (the worker thread); the runtime calls it before closing sockets. */
   async close(): Promise<void> {}

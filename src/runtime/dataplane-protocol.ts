@@ -53,6 +53,8 @@ export interface DataPlaneInit {
   readonly wakeFd: number;
   /** The main thread's performance.timeOrigin: `now` values sent across are on its clock. */
   readonly mainTimeOrigin: number;
+  /** After a wake-up, poll without sleeping for this many µs (0: always sleep in poll). */
+  readonly busyPollUs: number;
   /** Int32Array over it: [0] counts stats answers. */
   readonly signal: SharedArrayBuffer;
 }
@@ -94,4 +96,23 @@ export interface DataPlaneSnapshot {
   readonly offload: OffloadCounters;
   /** Poll wake-ups of the worker loop (each one is a thread wake-up). */
   readonly wakeups: number;
+  /** Milliseconds the worker spent handling what its wake-ups found (poll returned → poll called again). */
+  readonly busyMs: number;
+  /** Wake-ups by handling time: < 25, 50, 100, 200, 500, 1000, 5000 µs and longer (BUSY_BUCKETS_US). */
+  readonly busyHistogram: readonly number[];
+  readonly heapUsedBytes: number;
+}
+
+/** Upper bounds (µs) of the busy-time histogram's buckets; a last bucket holds the longer ones. */
+export const BUSY_BUCKETS_US = [25, 50, 100, 200, 500, 1000, 5000] as const;
+
+/** The data-plane thread as `status --json` shows it (`dataplane`). */
+export interface DataPlaneThreadStats {
+  readonly thread: 'worker';
+  readonly wakeups: number;
+  readonly busyMs: number;
+  /** Wake-ups by handling time: < 25, 50, 100, 200, 500, 1000, 5000 µs and longer. */
+  readonly busyHistogram: readonly number[];
+  /** The worker's heap (process.memoryUsage is per process; this is v8.getHeapStatistics in the worker). */
+  readonly heapUsedBytes: number;
 }

@@ -13,6 +13,7 @@
  * The thread never returns to its event loop while running, so nothing here relies on microtasks or
  * timers: the TUN and UDP adapters run in their 'manual' flush mode and are flushed after each burst.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { cryptoProvider } from '../crypto/index.js';
 import { nodeRandom } from '../crypto/node.js';
@@ -23,7 +24,7 @@ import type { Datagram } from '../net/types.js';
 import { EAGAIN, EINTR, libc } from '../tun/libc.js';
 import { LinuxTun } from '../tun/linux.js';
 import { DataPath } from './datapath.js';
-import type { DataPlaneInit, DataPlaneSnapshot, FromWorker, ToWorker } from './dataplane-protocol.js';
+import { BUSY_BUCKETS_US, type DataPlaneInit, type DataPlaneSnapshot, type FromWorker, type ToWorker } from './dataplane-protocol.js';
 import { run } from './system.js';
 
 /** RFC 3948: ESP-in-UDP shares port 4500 with IKE. */
@@ -58,6 +59,8 @@ function main(): void {
   const udp = new LinuxUdpTransport({ gso: init.gso, flushMode: 'manual', onError: report });
   udp.adopt(init.sockets);
   let wakeups = 0;
+  let busyMs = 0;
+  const histogram = new Float64Array(BUSY_BUCKETS_US.length + 1);
 
   // TUN → ESP (the Tunnel's onTunPackets, here).
   const seal = (packets: readonly Uint8Array[]): void => {
@@ -98,6 +101,9 @@ function main(): void {
     udp: udp.stats(),
     offload: { ...tun.offloadCounters(), ...udp.offloadCounters() },
     wakeups,
+    busyMs,
+    busyHistogram: Array.from(histogram),
+    heapUsedBytes: getHeapStatistics().used_heap_size,
   });
 
   let closing = false;
@@ -138,8 +144,21 @@ function main(): void {
   const counter = new Uint8Array(8);
   post({ op: 'ready' });
 
+  // Busy-poll (TSIPSEC_BUSY_POLL_US): after a wake-up that moved packets, poll without blocking for up to
+  // this long before sleeping, so an answer that comes back quickly (a ping's reply, a TCP ACK) finds
+  // the thread running instead of waiting for a wake-up.
+  const spinMs = init.busyPollUs / 1000;
+  let spinUntil = 0;
   while (!closing) {
-    const r = lc.poll(fds, n, -1);
+    let r = 0;
+    if (spinMs > 0 && spinUntil > 0) {
+      r = lc.poll(fds, n, 0);
+      if (r === 0) {
+        if (performance.now() < spinUntil) continue;
+        spinUntil = 0;
+      }
+    }
+    if (r === 0) r = lc.poll(fds, n, -1);
     if (r < 0) {
       const e = lc.errno();
       if (e === EINTR || e === EAGAIN) continue;
@@ -147,6 +166,7 @@ function main(): void {
       break;
     }
     wakeups++;
+    const t0 = performance.now();
     for (let i = 1; i < n; i++) {
       const rev = dv.getInt16(i * 8 + 6, true);
       if (rev === 0) continue;
@@ -176,6 +196,13 @@ function main(): void {
       udp.flush();
       tun.flush();
     }
+    const t1 = performance.now();
+    busyMs += t1 - t0;
+    const us = (t1 - t0) * 1000;
+    let b = 0;
+    while (b < BUSY_BUCKETS_US.length && us >= BUSY_BUCKETS_US[b]!) b++;
+    histogram[b]!++;
+    if (spinMs > 0) spinUntil = t1 + spinMs;
   }
   tun.flush();
   void udp.close(); // flushes; leaves the sockets open (the main thread owns them), frees the rings

@@ -32,7 +32,7 @@ import { emptyTunStats, type TunDevice, type TunPacketHandler, type TunStats } f
 import { emptyUdpStats } from '../net/types.js';
 import { IpPeek, peekIp } from '../wire/ip.js';
 import { DataPath, TunDrop, type InstalledChild, type OutboundPacket } from './datapath.js';
-import { emptyOffloadCounters, type DataPlaneInit, type DataPlaneSnapshot, type FromWorker, type OffloadCounters, type ToWorker } from './dataplane-protocol.js';
+import { emptyOffloadCounters, type DataPlaneInit, type DataPlaneThreadStats, type DataPlaneSnapshot, type FromWorker, type OffloadCounters, type ToWorker } from './dataplane-protocol.js';
 import type { Logs } from './log.js';
 
 /** The compiled worker script next to this module (missing when running from the TypeScript sources). */
@@ -50,7 +50,7 @@ const READY_WAIT_MS = 15_000;
 const CLOSE_WAIT_MS = 2_000;
 
 function emptySnapshot(): DataPlaneSnapshot {
-  return { tunDrops: [], espDrops: [], children: [], tun: emptyTunStats(), udp: emptyUdpStats(), offload: emptyOffloadCounters(), wakeups: 0 };
+  return { tunDrops: [], espDrops: [], children: [], tun: emptyTunStats(), udp: emptyUdpStats(), offload: emptyOffloadCounters(), wakeups: 0, busyMs: 0, busyHistogram: [], heapUsedBytes: 0 };
 }
 
 /** The main thread's end of the worker: control messages, the stats request, the stop handshake. */
@@ -191,6 +191,12 @@ export class WorkerDataPath extends DataPath {
     return this.host.last.wakeups;
   }
 
+  /** The worker thread's counters as of the last `syncStats`. */
+  override threadStats(): DataPlaneThreadStats | null {
+    const s = this.host.last;
+    return { thread: 'worker', wakeups: s.wakeups, busyMs: Math.round(s.busyMs * 1000) / 1000, busyHistogram: [...s.busyHistogram], heapUsedBytes: s.heapUsedBytes };
+  }
+
   /** A TUN packet without a child SA, from the worker: the trap table (Tunnel) may take it. */
   handleNoPolicy(packet: Uint8Array): void {
     const p = this.scratchPeek;
@@ -260,6 +266,8 @@ export interface DataPlaneWorkerOptions {
   mirrorProvider: CryptoProvider;
   rng: RandomSource;
   logs?: Logs;
+  /** After each wake-up the worker polls without sleeping for this many µs before it blocks (default 0). */
+  busyPollUs?: number;
   /** The worker script (default: dataplane-thread.js next to this module). */
   scriptUrl?: URL;
 }
@@ -284,7 +292,7 @@ export async function startDataPlaneWorker(opts: DataPlaneWorkerOptions): Promis
   const init: DataPlaneInit = {
     tun: { fd: opts.tun.fileDescriptor, name: opts.tun.name, mtu: opts.tun.mtu, offload: opts.tun.offload },
     sockets, gso: opts.udp.gsoEnabled, provider: opts.provider, evp: opts.evp, wakeFd,
-    mainTimeOrigin: performance.timeOrigin, signal,
+    mainTimeOrigin: performance.timeOrigin, signal, busyPollUs: opts.busyPollUs ?? 0,
   };
   const worker = new Worker(opts.scriptUrl ?? DATAPLANE_THREAD_URL, {
     workerData: { init, control: control.port2, stats: stats.port2 },
@@ -334,8 +342,13 @@ export async function startDataPlaneFromEnv(
   const mode = process.env.TSIPSEC_DATAPLANE ?? 'worker';
   if (mode !== 'worker' && mode !== 'main') throw new Error(`TSIPSEC_DATAPLANE: must be 'worker' or 'main', got ${JSON.stringify(mode)}`);
   if (mode === 'main' || !isLinuxUdp(udp) || !dataPlaneWorkerAvailable(opts.scriptUrl)) return undefined;
+  const spin = process.env.TSIPSEC_BUSY_POLL_US;
+  const busyPollUs = spin === undefined || spin === '' ? opts.busyPollUs : Number(spin);
+  if (busyPollUs !== undefined && (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 100_000)) {
+    throw new Error(`TSIPSEC_BUSY_POLL_US: must be an integer in 0..100000 (µs), got ${JSON.stringify(spin)}`);
+  }
   try {
-    return await startDataPlaneWorker({ ...opts, tun, udp });
+    return await startDataPlaneWorker({ ...opts, tun, udp, busyPollUs });
   } catch (err) {
     opts.logs?.sub('esp').warn({ err: (err as Error).message }, 'data-plane worker did not start; packets run on the main thread');
     return undefined;

@@ -21,7 +21,7 @@ import type { TunDevice } from '../tun/types.js';
 import type { Datagram as UdpDatagram, RawEspPacket, RawEspStats, RawEspTransport, UdpTransport } from '../net/types.js';
 import type { IkeChildConfig, IkeConnection } from '../ike/config.js';
 import type { IpPeek } from '../wire/ip.js';
-import { sumOffload, type OffloadCounters } from './dataplane-protocol.js';
+import { sumOffload, type DataPlaneThreadStats, type OffloadCounters } from './dataplane-protocol.js';
 import { DataPath, REKEY_LINGER_MS, TUN_DROP_NAMES, type InstalledChild } from './datapath.js';
 import { TrapTable, type TrapOptions, type TrapPolicy, type TrapReason, type TrapStatus } from './traps.js';
 import { systemClock, type Clock } from './clock.js';
@@ -106,6 +106,8 @@ export interface TunnelStatus {
   rawEsp: RawEspStats | null;
   /** TUN offload (TCP super-packets cut, merged writes) and UDP GSO/GRO counters, or null without offloads. */
   offload?: OffloadCounters | null;
+  /** The data-plane worker thread's wake-ups, busy time and heap, or null when packets run on the main thread. */
+  dataplane?: DataPlaneThreadStats | null;
 }
 
 export class Tunnel {
@@ -268,7 +270,7 @@ export class Tunnel {
     espDrops.nattInvalid = this.nattInvalid;
     const ike: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.endpoint.counters)) if (k.startsWith('drop')) ike[k] = v as number;
-    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike }, traps: this.traps.status(), rawEsp: this.opts.rawEsp?.stats() ?? null, offload: sumOffload(this.opts.tun?.offloadCounters?.(), this.opts.udp.offloadCounters?.()) };
+    return { ikeSas, connections, tun, drops: { tun: tunDrops, esp: espDrops, ike }, traps: this.traps.status(), rawEsp: this.opts.rawEsp?.stats() ?? null, offload: sumOffload(this.opts.tun?.offloadCounters?.(), this.opts.udp.offloadCounters?.()), dataplane: this.datapath.threadStats() };
   }
 
   // ---- inputs ----

@@ -85,6 +85,15 @@ export function planMesh(mesh: MeshDescription, nodeName: string): MeshPlan {
   const me = mesh.nodes.find((n) => n.name === nodeName);
   if (!me) throw meshError({ file: mesh.file, line: 0 }, 'nodes', `no node named "${nodeName}" (nodes: ${mesh.nodes.map((n) => n.name).join(', ')})`);
   const myAddr = me.addrs[0]!;
+  // With IPv4 and IPv6 addresses the pair uses the first family, in the address list of the node whose
+  // name sorts first, that both nodes have: both ends compute the same pair of addresses.
+  const pick = (peer: MeshNode): [string, string] => {
+    const first = me.name < peer.name ? me : peer;
+    const other = first === me ? peer : me;
+    const family = first.addrs.map(familyOf).find((f) => other.addrs.some((a) => familyOf(a) === f)) ?? familyOf(myAddr);
+    const of = (n: MeshNode) => n.addrs.find((a) => familyOf(a) === family) ?? n.addrs[0]!;
+    return [of(me), of(peer)];
+  };
   const peers: MeshPeerPlan[] = [];
   const files = new Map<string, string>();
   const lines: string[] = [];
@@ -106,10 +115,10 @@ export function planMesh(mesh: MeshDescription, nodeName: string): MeshPlan {
       peers.push({ node: peer, policy, children: [] });
       continue;
     }
-    const peerAddr = peer.addrs.find((a) => familyOf(a) === familyOf(myAddr)) ?? peer.addrs[0]!;
+    const [localAddr, peerAddr] = pick(peer);
     const connection = `mesh-${peer.name}`;
     const children: { name: string; mode: 'transport' | 'tunnel'; localTs: string[]; remoteTs: string[] }[] = [
-      { name: `${peer.name}-host`, mode: 'transport', localTs: [hostPrefix(myAddr)], remoteTs: [hostPrefix(peerAddr)] },
+      { name: `${peer.name}-host`, mode: 'transport', localTs: [hostPrefix(localAddr)], remoteTs: [hostPrefix(peerAddr)] },
     ];
     if (me.subnets.length > 0 && peer.subnets.length > 0) {
       children.push({ name: `${peer.name}-net`, mode: 'tunnel', localTs: [...me.subnets], remoteTs: [...peer.subnets] });
@@ -117,7 +126,7 @@ export function planMesh(mesh: MeshDescription, nodeName: string): MeshPlan {
     peers.push({ node: peer, policy, connection, children });
     const start = policy === PolicyGroup.PRIVATE ? 'trap' : 'none';
     out(1, `${connection} {  # ${policy}`);
-    out(2, `local_addrs = ${myAddr}`);
+    out(2, `local_addrs = ${localAddr}`);
     out(2, `remote_addrs = ${peerAddr}`);
     out(2, `proposals = ${mesh.proposals.join(', ')}`);
     out(2, 'encap = yes');

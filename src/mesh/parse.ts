@@ -202,6 +202,17 @@ export function parseMesh(text: string, file: string): MeshDescription {
     nodes.push({ name: s.name, source: { file: s.file, line: s.line }, addrs, subnets, id });
   }
   if (nodesSection && nodes.length < 2) issues.error(nodesSection, 'nodes', `a mesh needs at least 2 nodes, found ${nodes.length}`);
+  // Every pair needs an address family in common (a node may list an IPv4 and an IPv6 address).
+  const families = (n: MeshNode) => new Set(n.addrs.map((a) => (a.includes(':') ? 6 : 4)));
+  for (let i = 0; i < nodes.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const x = nodes[i]!;
+      const y = nodes[j]!;
+      if (x.addrs.length === 0 || y.addrs.length === 0) continue;
+      const fy = families(y);
+      if (![...families(x)].some((f) => fy.has(f))) issues.error(x.source, `nodes.${x.name}.addrs`, `node ${x.name} shares no address family with node ${y.name}`);
+    }
+  }
   // Subnets of different nodes must not overlap: a packet's destination must name one peer.
   const ranges = nodes.flatMap((n) => n.subnets.map((p) => ({ node: n, p, r: prefixOf(p)! })));
   for (let i = 0; i < ranges.length; i++) {

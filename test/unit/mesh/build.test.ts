@@ -133,6 +133,37 @@ describe('planMesh / meshIkeConfig (PSK)', () => {
   });
 });
 
+describe('address families', () => {
+  const dual = `mesh {\n  auth = psk\n  psk = "${PSK}"\n}\nnodes {\n  a {\n    addrs = 198.18.0.1, 2001:db8::1\n  }\n  b {\n    addrs = 2001:db8::2, 198.18.0.2\n  }\n  c {\n    addrs = 2001:db8::3\n    subnets = 2001:db8:3::/64\n  }\n  d {\n    addrs = 2001:db8::4\n    subnets = 2001:db8:4::/64\n  }\n}\n`;
+  const conn = (me: string, peer: string) => {
+    const mesh = parseMesh(dual, '/m.conf');
+    return planMesh(mesh, me).peers.find((p) => p.node.name === peer)!;
+  };
+  const ike = (me: string) => meshIkeConfig(planMesh(parseMesh(dual, '/m.conf'), me), nodeMeshFileSystem).ike.connections;
+
+  it('dual-stack pairs agree on one family (the first common one of the node whose name sorts first)', () => {
+    // a lists IPv4 first, b IPv6 first: both use IPv4 (a sorts first).
+    expect(ike('a').find((c) => c.name === 'mesh-b')).toMatchObject({ localAddrs: ['198.18.0.1'], remoteAddrs: ['198.18.0.2'] });
+    expect(ike('b').find((c) => c.name === 'mesh-a')).toMatchObject({ localAddrs: ['198.18.0.2'], remoteAddrs: ['198.18.0.1'] });
+    // a and c share only IPv6.
+    expect(ike('a').find((c) => c.name === 'mesh-c')).toMatchObject({ localAddrs: ['2001:db8::1'], remoteAddrs: ['2001:db8::3'] });
+    expect(ike('c').find((c) => c.name === 'mesh-a')).toMatchObject({ localAddrs: ['2001:db8::3'], remoteAddrs: ['2001:db8::1'] });
+    expect(conn('a', 'c').children[0]).toMatchObject({ localTs: ['2001:db8::1/128'], remoteTs: ['2001:db8::3/128'] });
+  });
+
+  it('IPv6 tunnel children: 40-byte outer header in the headroom', () => {
+    const plan = planMesh(parseMesh(dual, '/m.conf'), 'c');
+    const net = plan.mtu.find((l) => l.child === 'd-net')!;
+    expect(net).toMatchObject({ mode: 'tunnel', family: 6, innerMtu: 1418, headroom: 82 });
+    expect(plan.tunMtu).toBe(1418);
+  });
+
+  it('nodes without a common family: an error naming both', () => {
+    const bad = dual.replace('addrs = 198.18.0.1, 2001:db8::1', 'addrs = 198.18.0.1');
+    expect(() => parseMesh(bad, '/m.conf')).toThrow(/\/m\.conf:12: nodes\.c\.addrs: node c shares no address family with node a/);
+  });
+});
+
 describe('examples/mesh', () => {
   it('the example files are valid mesh descriptions', () => {
     const dirEx = join(import.meta.dirname, '..', '..', '..', 'examples', 'mesh');

@@ -100,7 +100,7 @@ describe('parseMesh: a good description', () => {
   });
 
   it('IPv6 nodes and subnets', () => {
-    const src = text().replace('198.18.0.1', '2001:db8::1').replace('198.19.1.0/24', '2001:db8:1::/64');
+    const src = text().replace('198.18.0.1', '2001:db8::1').replace('198.18.0.2', '2001:db8::2').replace('198.18.0.3', '2001:db8::3').replace('198.19.1.0/24', '2001:db8:1::/64');
     const m = parseMesh(src, FILE);
     expect(m.nodes[0]!.addrs).toEqual(['2001:db8::1']);
     expect(m.nodes[0]!.subnets).toEqual(['2001:db8:1::/64']);
@@ -137,6 +137,7 @@ describe('parseMesh: every error names file, line and key', () => {
   add('value directly in nodes', text({ nodes: '  d = 198.18.0.4' }), 'd = 198.18.0.4', 'nodes.d', /expected a section per node/);
   add('too few nodes', `mesh {\n  auth = psk\n  psk = "${PSK}"\n}\nnodes {\n  a {\n    addrs = 198.18.0.1\n  }\n}\n`, 'nodes {', 'nodes', /at least 2 nodes, found 1/);
   add('bad node name', text({ nodes: '  Bad_Name {\n    addrs = 198.18.0.4\n  }' }), 'Bad_Name {', 'nodes.Bad_Name', /node name "Bad_Name"/);
+  add('no common address family', text().replace('198.18.0.3', '2001:db8::3'), '  c {', 'nodes.c.addrs', /node c shares no address family with node a/);
   add('node without addrs', text({ nodes: '  d {\n    subnets = 198.19.4.0/24\n  }' }), '  d {', 'nodes.d.addrs', /node d needs its IP address/);
   add('node addr not an IP', text({ nodes: '  d {\n    addrs = d.example\n  }' }), 'addrs = d.example', 'nodes.d.addrs', /"d.example" is not an IPv4 or IPv6 address/);
   add('duplicate address', text({ nodes: '  d {\n    addrs = 198.18.0.2  # again\n  }' }), '# again', 'nodes.d.addrs', /address 198.18.0.2 is also node b's/);

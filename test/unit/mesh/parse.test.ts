@@ -178,5 +178,12 @@ describe('parseMesh: every error names file, line and key', () => {
         if (!(e instanceof ConfigError)) throw e;
       }
     }), { numRuns: 300 });
+    fc.assert(fc.property(fc.string({ maxLength: 400 }), (t) => {
+      try {
+        parseMesh(t, FILE);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+      }
+    }), { numRuns: 300 });
   });
 });

@@ -108,7 +108,12 @@ export class ChildSa {
 
 /** ESP SPIs travel as 4 bytes in proposals, Delete and REKEY_SA payloads (RFC 7296 §3.3.1). */
 export function spiToBytes(spi: number): Uint8Array {
-  return new Uint8Array([spi >>> 24, (spi >>> 16) & 0xff, (spi >>> 8) & 0xff, spi & 0xff]);
+  const b = new Uint8Array(4); // not from an array literal: that builds the array first (profile)
+  b[0] = spi >>> 24;
+  b[1] = (spi >>> 16) & 0xff;
+  b[2] = (spi >>> 8) & 0xff;
+  b[3] = spi & 0xff;
+  return b;
 }
 
 export function spiFromBytes(b: Uint8Array): number | undefined {

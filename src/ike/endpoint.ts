@@ -62,12 +62,10 @@ export class IkeEndpoint {
   private readonly sas = new Map<string, IkeSa>();
   /** Every registered IKE SA once (the SPI index may hold an SA under more than one key). */
   private readonly live = new Set<IkeSa>();
-  /** Registered IKE SAs per peer address (the per-peer limit), and the address each was counted under. */
+  /** Registered IKE SAs per peer address (the per-peer limit); each SA keeps the address it was counted under (`IkeSa.countedPeer`). */
   private readonly perPeer = new Map<string, number>();
-  private readonly countedAt = new Map<IkeSa, string>();
   /** Registered IKE SAs by connection name (initiate() looks up an established SA without a scan). */
   private readonly byConn = new Map<string, Set<IkeSa>>();
-  private readonly connAt = new Map<IkeSa, string>();
   private connByName: Map<string, IkeConnection> | undefined;
   /** Responder SAs by SPIi + peer address, to recognise IKE_SA_INIT retransmits. */
   private readonly byInit = new Map<string, IkeSa>();
@@ -112,23 +110,30 @@ export class IkeEndpoint {
         if (!self.live.has(sa)) {
           self.live.add(sa);
           const a = sa.remote.address;
-          self.countedAt.set(sa, a);
+          sa.countedPeer = a;
           self.perPeer.set(a, (self.perPeer.get(a) ?? 0) + 1);
         }
-        if (!sa.initiator && sa.phase.name === 'half-open') self.byInit.set(initKey(sa.spiI, sa.remote.address, sa.remote.port), sa);
+        if (!sa.initiator && sa.phase.name === 'half-open') {
+          const key = initKey(sa.spiI, sa.remote.address, sa.remote.port);
+          self.byInit.set(key, sa);
+          if (sa.initKeys === undefined) sa.initKeys = [key];
+          else if (!sa.initKeys.includes(key)) sa.initKeys.push(key);
+        }
       },
       unregisterSa: (sa) => {
         const k = hex(sa.localSpi);
         if (self.sas.get(k) === sa) self.sas.delete(k);
         self.indexConn(sa, undefined);
         if (self.live.delete(sa)) {
-          const a = self.countedAt.get(sa)!;
-          self.countedAt.delete(sa);
+          const a = sa.countedPeer!;
+          sa.countedPeer = undefined;
           const n = (self.perPeer.get(a) ?? 1) - 1;
           if (n > 0) self.perPeer.set(a, n);
           else self.perPeer.delete(a);
         }
-        for (const [key, v] of self.byInit) if (v === sa) self.byInit.delete(key);
+        // The keys this SA was filed under (a scan of every entry per SA removal before).
+        if (sa.initKeys !== undefined) for (const key of sa.initKeys) if (self.byInit.get(key) === sa) self.byInit.delete(key);
+        sa.initKeys = undefined;
       },
       wallClockMs: wall,
       reinitiate: (now, conn, children) => {
@@ -142,19 +147,19 @@ export class IkeEndpoint {
   /** (Re)files `sa` under connection `name` (undefined: removes it). A responder's connection is
    * settled in IKE_AUTH, which registers the SA again. */
   private indexConn(sa: IkeSa, name: string | undefined): void {
-    const old = this.connAt.get(sa);
+    const old = sa.indexedConn;
     if (old === name) return;
     if (old !== undefined) {
       const set = this.byConn.get(old);
       set?.delete(sa);
       if (set && set.size === 0) this.byConn.delete(old);
-      this.connAt.delete(sa);
+      sa.indexedConn = undefined;
     }
     if (name === undefined) return;
     let set = this.byConn.get(name);
     if (!set) this.byConn.set(name, (set = new Set()));
     set.add(sa);
-    this.connAt.set(sa, name);
+    sa.indexedConn = name;
   }
 
   private allocEspSpi(): number {

@@ -187,6 +187,14 @@ export class IkeSa {
   localVips: readonly Uint8Array[] = NO_VIPS;
   /** Virtual IPs we assigned the peer from our pools. */
   remoteVips: readonly Uint8Array[] = NO_VIPS;
+  /**
+   * The endpoint's bookkeeping (endpoint.ts), kept on the SA instead of Maps keyed by SA: the peer
+   * address it was counted under (per-peer limit), the connection name it is indexed under, and its
+   * keys in the IKE_SA_INIT retransmit index (responder).
+   */
+  countedPeer: string | undefined = undefined;
+  indexedConn: string | undefined = undefined;
+  initKeys: string[] | undefined = undefined;
 
   constructor(
     readonly ctx: EngineContext,

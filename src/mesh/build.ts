@@ -4,7 +4,7 @@
  * swanctl validator and mapper (src/config, src/runtime/from-swanctl.ts) means `tsipsec mesh render`
  * prints exactly what `tsipsec mesh up` runs, and a strongSwan node given the same text joins the mesh.
  *
- * Per peer node, by its policy group (parse.ts `pairPolicy`):
+ * Per peer node, by the pair's policy group (`pairPolicy` below):
  * - private: connection `mesh-<peer>`; child `<peer>-host` in transport mode between the two node
  *   addresses, and when both nodes list subnets a child `<peer>-net` in tunnel mode between them. Every
  *   child has start_action = trap on both sides (the first packet raises an acquire, is held, and

@@ -10,7 +10,9 @@
  *    Each establishment is a new IKE SA of a distinct connection; the SAs are kept (as a gateway keeps them).
  * 2. Heap per established IKE SA with one child: establish N PSK + X25519 SAs, gc, heap delta / N, per
  *    side (each establishment creates one IKE SA on each endpoint; the figure is the delta / (2N)).
- *    Providers (PSK + X25519): `nodeCrypto` (native KDF and AEAD, node-native-*.ts), the daemon's
+ *    Memory rows: `nodeCrypto`, the daemon configuration (the IKE provider daemon.ts passes since
+ *    a2b73e5) and `withEvpAead(nodeCrypto)` (what it passed before: per-SA EVP contexts).
+ *    Rate providers (PSK + X25519): `nodeCrypto` (native KDF and AEAD, node-native-*.ts),
  *    `withEvpAead(nodeCrypto)`, and `nodeCryptoJs` (node:crypto alone), alternating, each row in a fresh
  *    process (`--rate-row`), after a warm-up of 1,500 establishments.
  * Targets (the issue): ≥ 1,000 PSK + X25519 establishments/s, ≤ 8 KiB per IKE SA with one child. Reported, not asserted.
@@ -22,6 +24,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeCrypto, nodeCryptoJs, nodeRandom } from '../src/crypto/node.js';
 import { withEvpAead } from '../src/crypto/node-evp.js';
+import { cryptoProvider } from '../src/crypto/index.js';
 import { loadNativeKdf, nativeKdfLoadError } from '../src/crypto/node-native-kdf.js';
 import type { AeadName, CryptoProvider, DhGroup, HashName, PrfName } from '../src/crypto/types.js';
 import { IkeEndpoint } from '../src/ike/endpoint.js';
@@ -39,15 +42,23 @@ export type IkeBenchCase = 'psk-x25519' | 'cert-modp2048';
 /**
  * Providers measured: `nodeCrypto` (node:crypto with the PRF, prf+, hashes and X25519 on libcrypto through
  * koffi, node-native-kdf.ts; what `cryptoProvider('node')` and the runtime's Tunnel default to), the
- * daemon's `withEvpAead(nodeCrypto)` (AEAD on EVP contexts too), and `nodeCryptoJs` (node:crypto alone:
- * the fallback when libcrypto.so.3 does not load, and the state before the native KDF).
+ * daemon's ESP provider `withEvpAead(nodeCrypto)` (AEAD on per-SA EVP contexts; its IKE provider too
+ * before a2b73e5), `nodeCryptoJs` (node:crypto alone: the fallback when libcrypto.so.3 does not load, and
+ * the state before the native KDF), and 'daemon': the IKE provider daemon.ts passes now.
  */
-export type IkeBenchProvider = 'node' | 'node+evp' | 'node-js';
+export type IkeBenchProvider = 'node' | 'node+evp' | 'node-js' | 'daemon';
 export function benchProvider(p: IkeBenchProvider): CryptoProvider {
   if (p === 'node-js') return nodeCryptoJs;
   if (p === 'node+evp') return withEvpAead(nodeCrypto);
+  // What daemon.ts hands the IKE endpoint since TunnelOptions.ikeProvider/espProvider (a2b73e5): the
+  // configured provider as is; withEvpAead goes to the ESP data path only.
   if (loadNativeKdf() === undefined) throw new Error(`ike bench: libcrypto.so.3 did not load (${nativeKdfLoadError() ?? '?'}); nodeCrypto would be node:crypto only`);
-  return nodeCrypto;
+  return p === 'daemon' ? daemonIkeProvider() : nodeCrypto;
+}
+
+/** The IKE endpoint's provider in the daemon (daemon.ts: `provider: cryptoProvider(opts.provider ?? 'node')`). */
+function daemonIkeProvider(): CryptoProvider {
+  return cryptoProvider('node');
 }
 
 function conn(name: string, side: 'a' | 'b', kind: IkeBenchCase): IkeConnectionInput {
@@ -285,7 +296,7 @@ export function runIke(opts: { seconds: number; memoryN: number; reps?: number }
     for (const p of ['node', 'node+evp', 'node-js'] as const) rates.push(rateInChild('psk-x25519', opts.seconds, p));
   }
   rates.push(rateInChild('cert-modp2048', opts.seconds, 'node'));
-  const memory = [measureMemory(opts.memoryN, 'node'), measureMemory(opts.memoryN, 'node+evp')];
+  const memory = [measureMemory(opts.memoryN, 'node'), measureMemory(opts.memoryN, 'daemon'), measureMemory(opts.memoryN, 'node+evp')];
   const floor = measureFloor();
   return { date: new Date().toISOString(), machine: machineInfo(), rates, memory, floor };
 }
@@ -302,8 +313,9 @@ function keygens(x: IkeRate): number {
 
 const PROVIDER_LABEL: Record<IkeBenchProvider, string> = {
   node: '`nodeCrypto` (native KDF + AEAD)',
-  'node+evp': '`withEvpAead(nodeCrypto)` (daemon)',
+  'node+evp': '`withEvpAead(nodeCrypto)` (the daemon\'s IKE provider before a2b73e5, now its ESP provider only)',
   'node-js': '`nodeCryptoJs` (node:crypto only)',
+  daemon: 'daemon configuration (`cryptoProvider(\'node\')` for IKE, as daemon.ts passes it)',
 };
 
 export function formatIke(r: IkeReport): string {

@@ -24,3 +24,7 @@ export { loadSwanctlConfig, ConfigError } from './config/index.js';
 export type { TsipsecConfig } from './config/types.js';
 export { decodeCapture, decodeCaptureFile } from './capture/decode.js';
 export { KeylogWriter, readKeylog } from './capture/keylog.js';
+export {
+  parseMesh, planMesh, meshIkeConfig, loadMesh, meshInnerMtu, PolicyGroup,
+  type MeshDescription, type MeshNode, type MeshAuth, type MeshPlan, type MeshPeerPlan, type LoadedMesh, type PolicyEntry,
+} from './mesh/index.js';

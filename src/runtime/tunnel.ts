@@ -357,16 +357,20 @@ export class Tunnel {
 
   /** Drains every poll* of the endpoint, then re-arms the one timer (DESIGN.md rule 2). */
   private drain(): void {
+    // Events first: a responder installs its child SA before the IKE_AUTH / CREATE_CHILD_SA response
+    // leaves (as strongSwan installs in the kernel first), so the initiator's first ESP packets, sent
+    // the moment the response arrives, never find the SA missing (the first child's warm-up takes
+    // ~0.1 s). Commands the handlers issue queue more datagrams; the loop below sends them too.
+    for (let i = 0; i < 10_000; i++) {
+      const e = this.endpoint.pollEvent();
+      if (e === undefined) break;
+      this.handleEvent(e);
+    }
     for (let i = 0; i < 10_000; i++) {
       const t = this.endpoint.pollTransmit();
       if (t === undefined) break;
       const data = t.local.port === NAT_T_PORT ? concat(NON_ESP_MARKER, t.data) : t.data;
       this.opts.udp.send({ data, remoteAddress: t.remote.address, remotePort: t.remote.port, localAddress: t.local.address, localPort: t.local.port });
-    }
-    for (let i = 0; i < 10_000; i++) {
-      const e = this.endpoint.pollEvent();
-      if (e === undefined) break;
-      this.handleEvent(e);
     }
     this.datapath.sweep(this.clock.now());
     this.arm();

@@ -4,7 +4,7 @@
  * nothing of them reaches the TUN device.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryNetwork } from '../../src/net/memory.js';
+import { MemoryNetwork, type MemoryUdpEndpoint } from '../../src/net/memory.js';
 import { MemoryTun } from '../../src/tun/memory.js';
 import { Tunnel } from '../../src/runtime/tunnel.js';
 import { systemClock } from '../../src/runtime/clock.js';
@@ -55,7 +55,7 @@ describe('in-memory tunnel end to end', () => {
     tunnels = [];
   });
 
-  async function bringUp(mode: 'tunnel' | 'transport') {
+  async function bringUp(mode: 'tunnel' | 'transport', beforeStart?: (b: Tunnel, udpB: MemoryUdpEndpoint) => void) {
     const net = new MemoryNetwork({ clock: systemClock });
     const tunA = new MemoryTun({ name: 'a0' });
     const tunB = new MemoryTun({ name: 'b0' });
@@ -70,6 +70,7 @@ describe('in-memory tunnel end to end', () => {
     const upB: string[] = [];
     a.on((e) => { if (e.type === 'child-up') upA.push(e.childName); });
     b.on((e) => { if (e.type === 'child-up') upB.push(e.childName); });
+    beforeStart?.(b, udpB);
     a.start();
     for (let i = 0; i < 200 && (upA.length === 0 || upB.length === 0); i++) {
       net.deliverUntil(systemClock.now());
@@ -99,6 +100,22 @@ describe('in-memory tunnel end to end', () => {
     expect(sa.childCounters[0]!.packetsOut).toBe(1);
     expect(sa.childCounters[0]!.packetsIn).toBe(1);
     expect(b.status().ikeSas[0]!.childCounters[0]!.spiIn).toBe(sa.childCounters[0]!.spiOut);
+  });
+
+  it('the responder installs its child SA before its IKE_AUTH response leaves', async () => {
+    // The initiator sends ESP the moment the response arrives; an SA installed after the send (the first
+    // child's warm-up takes ~0.1 s) would drop those packets.
+    const installedAtResponse: number[] = [];
+    await bringUp('tunnel', (b, udpB) => {
+      const send = udpB.send.bind(udpB);
+      udpB.send = (d) => {
+        // Port 4500: non-ESP marker, then the IKE header (exchange type at 18, flags at 19).
+        const ike = d.localPort === 4500 ? d.data.subarray(4) : d.data;
+        if (ike.length >= 28 && ike[18] === 35 && (ike[19]! & 0x20) !== 0) installedAtResponse.push([...(b as unknown as { datapath: { installed(): Iterable<unknown> } }).datapath.installed()].length);
+        send(d);
+      };
+    });
+    expect(installedAtResponse).toEqual([1]);
   });
 
   it('drops tampered and replayed ESP datagrams, counts them, and writes nothing to the TUN', async () => {

@@ -56,6 +56,10 @@ export interface InstalledChild {
   readonly tsRemote: readonly EspTrafficSelector[];
   readonly localIp: Uint8Array;
   readonly remoteIp: Uint8Array;
+  /** `info.localAddr` / `info.remoteAddr` / `info.encap` as fresh objects of one shape (see `sameShape`). */
+  readonly local: Addr;
+  readonly remote: Addr;
+  readonly encap: boolean;
   /** The outbound SA carries traffic (false while a rekeyed successor is not yet switched to). */
   active: boolean;
   /**
@@ -95,6 +99,16 @@ export function espAlgorithmFromChild(info: ChildSaInfo): EspAlgorithm {
     }
     default: throw new Error(`child ${info.childName}: unsupported ESP encryption algorithm ${a.encr}`);
   }
+}
+
+/**
+ * A selector as a fresh object literal with one field order. The per-packet code (selector matching,
+ * inbound policy) then sees one hidden class whatever made the child's selectors: the IKE engine, a
+ * structured clone (the data-plane worker) or the warm-up. Selectors of another shape deoptimized the
+ * warmed-up code at the first real packet, and at ping rates it stayed in V8's baseline tier.
+ */
+function sameShape(ts: EspTrafficSelector): EspTrafficSelector {
+  return { tsType: ts.tsType, ipProtocol: ts.ipProtocol, startPort: ts.startPort, endPort: ts.endPort, startAddress: ts.startAddress, endAddress: ts.endAddress };
 }
 
 export function ipToBytes(ip: string): Uint8Array {
@@ -145,8 +159,8 @@ export class DataPath {
   install(info: ChildSaInfo, nowMs: number, deferSwitch = false): InstalledChild {
     const algorithm = espAlgorithmFromChild(info);
     const common = { algorithm, provider: this.provider, mode: info.mode, esn: info.algorithms.esn } as const;
-    const tsLocal = info.tsLocal as readonly EspTrafficSelector[];
-    const tsRemote = info.tsRemote as readonly EspTrafficSelector[];
+    const tsLocal = info.tsLocal.map(sameShape);
+    const tsRemote = info.tsRemote.map(sameShape);
     const inSa = createEspSa({
       ...common, direction: 'in', spi: info.spiIn, encKey: info.keys.encrIn,
       integKey: info.keys.integIn.length ? info.keys.integIn : undefined,
@@ -161,6 +175,9 @@ export class DataPath {
     const child: InstalledChild = {
       info, inSa, outSa, tsLocal, tsRemote,
       localIp: ipToBytes(info.localAddr.address), remoteIp: ipToBytes(info.remoteAddr.address),
+      local: { address: info.localAddr.address, port: info.localAddr.port },
+      remote: { address: info.remoteAddr.address, port: info.remoteAddr.port },
+      encap: info.encap,
       active: true, pendingSwitch: false, retireAtMs: Infinity, lastInboundAtMs: nowMs,
     };
     this.sad.replace(inSa);
@@ -347,7 +364,7 @@ export class DataPath {
     }
     const from = start - sa.headerLength;
     this.slabOff = (from + n + 7) & ~7;
-    return { data: buf.subarray(from, from + n), local: child.info.localAddr, remote: child.info.remoteAddr, encap: child.info.encap };
+    return { data: buf.subarray(from, from + n), local: child.local, remote: child.remote, encap: child.encap };
   }
 
   /**

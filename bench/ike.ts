@@ -289,6 +289,16 @@ function rateInChild(kind: IkeBenchCase, seconds: number, provider: IkeBenchProv
   return JSON.parse(out.trim().split('\n').pop()!) as IkeRate;
 }
 
+/**
+ * One memory row in a fresh Node process (with --expose-gc): measured one after another in one process,
+ * the first row paid for code and lazily built tables the later ones found ready (two rows of the same
+ * provider differed by 0.5 KiB per SA).
+ */
+function memoryInChild(n: number, provider: IkeBenchProvider): IkeMemory {
+  const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-row', provider, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as IkeMemory;
+}
+
 export function runIke(opts: { seconds: number; memoryN: number; reps?: number }): IkeReport {
   const rates: IkeRate[] = [];
   // Providers alternate, so load drifting on a shared machine spreads over all of them.
@@ -296,7 +306,7 @@ export function runIke(opts: { seconds: number; memoryN: number; reps?: number }
     for (const p of ['node', 'node+evp', 'node-js'] as const) rates.push(rateInChild('psk-x25519', opts.seconds, p));
   }
   rates.push(rateInChild('cert-modp2048', opts.seconds, 'node'));
-  const memory = [measureMemory(opts.memoryN, 'node'), measureMemory(opts.memoryN, 'daemon'), measureMemory(opts.memoryN, 'node+evp')];
+  const memory = (['node', 'daemon', 'node+evp'] as const).map((p) => memoryInChild(opts.memoryN, p));
   const floor = measureFloor();
   return { date: new Date().toISOString(), machine: machineInfo(), rates, memory, floor };
 }
@@ -358,6 +368,10 @@ export async function mainIke(argv: readonly string[]): Promise<number> {
   let memoryN = 1000;
   let readme: string | undefined;
   let reps = 2;
+  if (argv[0] === '--memory-row') {
+    process.stdout.write(`${JSON.stringify(measureMemory(Number(argv[2]), argv[1] as IkeBenchProvider))}\n`);
+    return 0;
+  }
   if (argv[0] === '--rate-row') {
     const r = measureRate(argv[1] as IkeBenchCase, Number(argv[3]), undefined, argv[2] as IkeBenchProvider);
     process.stdout.write(`${JSON.stringify(r)}\n`);

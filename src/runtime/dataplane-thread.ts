@@ -131,6 +131,22 @@ function main(): void {
     }
   };
 
+  const drainControl = (): void => {
+    let any = false;
+    for (let m = receiveMessageOnPort(control); m !== undefined; m = receiveMessageOnPort(control)) {
+      any = true;
+      try {
+        handle(m.message as ToWorker);
+      } catch (err) {
+        report(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    if (any) {
+      udp.flush();
+      tun.flush();
+    }
+  };
+
   const n = 2 + init.sockets.length;
   const fds = new Uint8Array(8 * n);
   const dv = new DataView(fds.buffer);
@@ -167,6 +183,13 @@ function main(): void {
     }
     wakeups++;
     const t0 = performance.now();
+    // Control first, and again before reading ESP: the main thread sends a rekey's CREATE_CHILD_SA
+    // response and then posts the new SA, so the peer's first packet on it can arrive in the same
+    // wake-up as (or just after) the install (an unknownSpi drop at a rekey otherwise).
+    if (dv.getInt16(6, true) !== 0) {
+      lc.read(init.wakeFd, counter, 8);
+      drainControl();
+    }
     for (let i = 1; i < n; i++) {
       const rev = dv.getInt16(i * 8 + 6, true);
       if (rev === 0) continue;
@@ -175,6 +198,7 @@ function main(): void {
           tun.drainReadable();
           udp.flush();
         } else {
+          drainControl();
           udp.drainSocket(i - 2);
           tun.flush();
         }
@@ -183,18 +207,6 @@ function main(): void {
         report(new Error(`data-plane worker: ${i === 1 ? `TUN ${init.tun.name}` : `socket ${init.sockets[i - 2]!.info.address}:${init.sockets[i - 2]!.info.port}`} poll revents 0x${(rev & 0xffff).toString(16)}`));
         dv.setInt32(i * 8, -1, true);
       }
-    }
-    if (dv.getInt16(6, true) !== 0) {
-      lc.read(init.wakeFd, counter, 8);
-      for (let m = receiveMessageOnPort(control); m !== undefined; m = receiveMessageOnPort(control)) {
-        try {
-          handle(m.message as ToWorker);
-        } catch (err) {
-          report(err instanceof Error ? err : new Error(String(err)));
-        }
-      }
-      udp.flush();
-      tun.flush();
     }
     const t1 = performance.now();
     busyMs += t1 - t0;

@@ -163,7 +163,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   let tun;
   try {
-    // TSIPSEC_TUN_READ=uv-poll|async-poll picks how TUN readability is detected (tun/linux.ts; bench/e2e compares them).
+    // TSIPSEC_TUN_READ=uv-poll|async-poll picks how TUN readability is detected when packets run on the main
+    // thread (TSIPSEC_DATAPLANE=main); the data-plane worker polls the device itself (tun/linux.ts).
     const readMode = process.env.TSIPSEC_TUN_READ === 'uv-poll' || process.env.TSIPSEC_TUN_READ === 'async-poll' ? process.env.TSIPSEC_TUN_READ : undefined;
     tun = await openLinuxTun({ name: opts.tunName ?? 'tsipsec%d', mtu: opts.tunMtu ?? 1400, readMode });
   } catch (err) {

@@ -14,6 +14,12 @@
  *                           are large. close() writes the eventfd to release the parked poll.
  *   'uv-poll'               koffi.node.poll: a libuv uv_poll_t on the fd (level-triggered) calls back on
  *                           the main loop. No pool thread, but one wake-up per 3–5 packets.
+ *   'external'              nothing here waits: the owner polls `fileDescriptor` and calls `drainReadable()`.
+ *                           The daemon's data-plane worker thread (runtime/dataplane-thread.ts) does this,
+ *                           blocking in poll(2) on the TUN and the ESP sockets together; with `flushMode:
+ *                           'manual'` merged TCP writes leave on `flush()` instead of a microtask (that
+ *                           thread never returns to its event loop). The daemon uses it unless
+ *                           TSIPSEC_DATAPLANE=main; the two modes above are then the main thread's.
  *
  * bench/tun.ts, 2-vCPU VM, 64-byte UDP payloads written by a generator process into a second TUN and
  * forwarded by the kernel into this one; medians of 3–5 rounds. The VM was shared with other builds

@@ -20,7 +20,7 @@ import { decodeHeader } from './header.js';
 import { checkRules } from './rules.js';
 import { makeSkProtection } from './protection.js';
 import { IkeSa, NotifyType, bytesEqual, hex, notify, type EngineContext } from './ike-sa.js';
-import { acceptInitVariant, handleInitResponse, respondInit, startInitiator } from './exchanges/ike-sa-init.js';
+import { acceptInitVariant, handleInitResponse, respondInit, startInitiator, type InitResponderDeps } from './exchanges/ike-sa-init.js';
 import { dispatchProtected } from './exchanges/dispatch.js';
 import { handleSaTimeout, kick, saNextTimeout } from './exchanges/tasks.js';
 
@@ -76,6 +76,8 @@ export class IkeEndpoint {
   /** Virtual IP pools and their leases (CP, RFC 7296 §2.19). */
   readonly pools: AddressPools;
   private readonly ctx: EngineContext;
+  /** What respondInit needs from the endpoint, made once (not an object and two closures per IKE_SA_INIT request). */
+  private initDeps: InitResponderDeps | undefined;
 
   constructor(opts: IkeEndpointOptions) {
     this.provider = opts.provider;
@@ -222,7 +224,8 @@ export class IkeEndpoint {
           }
           return;
         }
-        respondInit(this.ctx, { cookies: this.cookies, candidates: (x) => this.candidates(x), ikeSasWithPeer: (a) => this.ikeSasWithPeer(a) }, now, msg, d.data, d);
+        this.initDeps ??= { cookies: this.cookies, candidates: (x) => this.candidates(x), ikeSasWithPeer: (a) => this.ikeSasWithPeer(a) };
+        respondInit(this.ctx, this.initDeps, now, msg, d.data, d);
         return;
       }
       const sa = this.sas.get(hex(h.spiI));

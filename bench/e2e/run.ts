@@ -237,6 +237,7 @@ const LABEL: Record<RowName, string> = {
   'tsipsec-nooffload': '2e tsipsec ↔ tsipsec, no TUN offload, no UDP GSO (round 1)',
   'tsipsec-nogso': '2f tsipsec ↔ tsipsec, TUN offload, no UDP GSO',
   'tsipsec-main': '2g tsipsec ↔ tsipsec, data plane on the main thread (round 2)',
+  'tsipsec-v8budget': '2h tsipsec ↔ tsipsec, V8 default tier-up budget',
 };
 
 function f(x: number, digits: number): string {

@@ -13,7 +13,7 @@
  * The thread never returns to its event loop while running, so nothing here relies on microtasks or
  * timers: the TUN and UDP adapters run in their 'manual' flush mode and are flushed after each burst.
  */
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { cryptoProvider } from '../crypto/index.js';
 import { nodeRandom } from '../crypto/node.js';
@@ -44,6 +44,12 @@ function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
 
 function main(): void {
   const { init, control, stats } = workerData as ThreadData;
+  // V8's tier-up budget (bytecode run between tier-up checks; V8's default 67584), process-wide: 8192 here,
+  // TSIPSEC_INTERRUPT_BUDGET to change it. At ping rates the per-packet functions otherwise stayed in the
+  // baseline tier for seconds (perf: Builtins_LoadIC and baseline prologues were 40 % of the worker's
+  // CPU at idle pings); bench/README.md "End to end" has the A/B (row tsipsec-v8budget).
+  const budget = process.env.TSIPSEC_INTERRUPT_BUDGET ?? '8192';
+  if (/^[1-9][0-9]{2,6}$/.test(budget)) setFlagsFromString(`--interrupt-budget=${budget}`);
   const lc = libc();
   const origin = performance.timeOrigin - init.mainTimeOrigin;
   const now = (): number => performance.now() + origin;
@@ -165,21 +171,28 @@ function main(): void {
   // the thread running instead of waiting for a wake-up.
   const spinMs = init.busyPollUs / 1000;
   let spinUntil = 0;
-  while (!closing) {
+  let failed = false;
+  /**
+   * One wake-up: poll, then handle what is ready. A function of its own rather than the body of a loop
+   * in main(): main() runs once, so its loop could only be optimized by on-stack replacement, and at ping
+   * rates it stayed in V8's baseline tier; a function called per wake-up tiers up like the rest.
+   */
+  const iteration = (): void => {
     let r = 0;
     if (spinMs > 0 && spinUntil > 0) {
       r = lc.poll(fds, n, 0);
       if (r === 0) {
-        if (performance.now() < spinUntil) continue;
+        if (performance.now() < spinUntil) return;
         spinUntil = 0;
       }
     }
     if (r === 0) r = lc.poll(fds, n, -1);
     if (r < 0) {
       const e = lc.errno();
-      if (e === EINTR || e === EAGAIN) continue;
+      if (e === EINTR || e === EAGAIN) return;
       report(new Error(`data-plane worker: poll failed, errno ${e}`));
-      break;
+      failed = true;
+      return;
     }
     wakeups++;
     const t0 = performance.now();
@@ -215,7 +228,8 @@ function main(): void {
     while (b < BUSY_BUCKETS_US.length && us >= BUSY_BUCKETS_US[b]!) b++;
     histogram[b]!++;
     if (spinMs > 0) spinUntil = t1 + spinMs;
-  }
+  };
+  while (!closing && !failed) iteration();
   tun.flush();
   void udp.close(); // flushes; leaves the sockets open (the main thread owns them), frees the rings
   control.close();

@@ -13,6 +13,7 @@ import { espOpen, OpenResult } from '../src/esp/open.js';
 import { espFixture, freshSad, ikeSession, toHex } from './fixtures.js';
 import { corpusDir, fuzzLoop, runOne } from './loop.js';
 import { MAX_MUTATED_LENGTH, mutateOnce, nextInput, Prng } from './mutate.js';
+import { datapathReached } from './datapath-target.js';
 import { innerSeeds, runInner } from './inner.js';
 import { encodeRecords, replay } from './session.js';
 import { findTarget, FuzzFailure, TARGETS, type FuzzTarget } from './targets.js';
@@ -146,6 +147,22 @@ describe('fuzz targets (bounded run)', () => {
       expect(r.execs).toBeGreaterThan(target.seeds().length);
     }, 60_000);
   }
+});
+
+describe('datapath seeds reach the far TUN', () => {
+  it('the IPv4 seeds are sealed by X and rebuilt by Y (tunnel and transport); the IPv6 one has no policy', () => {
+    const t = findTarget('datapath')!;
+    const reached = t.seeds().map((s) => { t.run(s); return datapathReached(); });
+    expect(reached).toEqual(['tunnel', 'tunnel', 'transport', 'transport', 'none']);
+  });
+
+  it('a protocol-59 packet in transport mode is the ESP dummy packet: sealed, then dropped (RFC 4303 §2.6)', () => {
+    const t = findTarget('datapath')!;
+    const p = t.seeds()[3]!.slice();
+    p[9] = 59;
+    t.run(p);
+    expect(datapathReached()).toBe('sealed');
+  });
 });
 
 describe('corpus regression', () => {

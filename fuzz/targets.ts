@@ -30,6 +30,8 @@ import type { IkeCounters, IkeEvent } from '../src/ike/events.js';
 import type { IkeEndpoint } from '../src/ike/endpoint.js';
 import { decodeMessage, decodePayloadChain, encodeMessage, type IkeMessage } from '../src/ike/message.js';
 import type { Payload } from '../src/ike/payloads/types.js';
+import { datapathTarget } from './datapath-target.js';
+import { FuzzFailure, type FuzzTarget } from './failure.js';
 import { innerSeeds, runInner } from './inner.js';
 import { runSkInner, skInnerSeeds } from './sk-inner.js';
 import { IpPeek, peekIp } from '../src/wire/ip.js';
@@ -37,25 +39,7 @@ import { espFixture, freshSad, ikeSession, listRepoFiles, readRepoFile, toHex } 
 import { concat } from './mutate.js';
 import { ADDR_I, ADDR_R, encodeRecords, decodeRecords, FUZZ_LIMITS, RecordKind, replay, type SessionRecord } from './session.js';
 
-/** An invariant violation. `run` throws this; the runner saves the input. */
-export class FuzzFailure extends Error {
-  constructor(
-    readonly target: string,
-    message: string,
-  ) {
-    super(`${target}: ${message}`);
-    this.name = 'FuzzFailure';
-  }
-}
-
-export interface FuzzTarget {
-  readonly name: string;
-  /** One line for the README / --list. */
-  readonly description: string;
-  seeds(): Uint8Array[];
-  /** Must not throw except FuzzFailure on an invariant violation. */
-  run(input: Uint8Array): void;
-}
+export { FuzzFailure, type FuzzTarget } from './failure.js';
 
 function check(target: string, cond: boolean, message: string): asserts cond {
   if (!cond) throw new FuzzFailure(target, message);
@@ -636,7 +620,7 @@ const pcap: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [ikeDecode, ikeSkInner, ikeEndpointResponder, ikeEndpointInitiator, ikeResponderInner, ikeInitiatorInner, espOpenTarget, nattClassify, ipPeek, swanctlParse, x509, pcap];
+export const TARGETS: readonly FuzzTarget[] = [ikeDecode, ikeSkInner, ikeEndpointResponder, ikeEndpointInitiator, ikeResponderInner, ikeInitiatorInner, espOpenTarget, nattClassify, ipPeek, datapathTarget, swanctlParse, x509, pcap];
 
 export function findTarget(name: string): FuzzTarget | undefined {
   return TARGETS.find((t) => t.name === name);

@@ -6,18 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from './capture-output.js';
 import { COMMAND_NAMES, HELP, main } from '../../../src/cli/main.js';
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 const work = mkdtempSync(join(tmpdir(), 'tsipsec-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -28,30 +21,30 @@ describe('tsipsec --help', () => {
   it('lists every command and the exit codes; no command is a usage error', async () => {
     expect(await main(['--help'])).toBe(0);
     for (const c of ['up', 'status', 'initiate', 'terminate', 'reload', 'down', 'decode', 'mtu', 'demo']) expect(COMMAND_NAMES).toContain(c);
-    for (const c of COMMAND_NAMES) expect(out).toMatch(new RegExp(`^  ${c} `, 'm'));
-    expect(out).toMatch(/Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 daemon not running/);
-    expect(HELP).toBe(out.trimEnd());
+    for (const c of COMMAND_NAMES) expect(io.out).toMatch(new RegExp(`^  ${c} `, 'm'));
+    expect(io.out).toMatch(/Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 daemon not running/);
+    expect(HELP).toBe(io.out.trimEnd());
     expect(await main([])).toBe(2);
     expect(await main(['frobnicate'])).toBe(2);
-    expect(err).toMatch(/unknown command 'frobnicate'/);
+    expect(io.err).toMatch(/unknown command 'frobnicate'/);
   });
 
   for (const cmd of ['up', 'status', 'initiate', 'terminate', 'reload', 'down', 'decode', 'mtu', 'demo']) {
     it(`${cmd} --help / -h: usage and exit codes, exit 0; an unknown option: exit 2 without a stack`, async () => {
       expect(await main([cmd, '--help'])).toBe(0);
-      expect(out).toMatch(new RegExp(`^Usage: tsipsec ${cmd}\\b`));
-      expect(out).toMatch(/Exit codes: .*0 .*1 .*2 /);
-      const first = out;
-      out = '';
+      expect(io.out).toMatch(new RegExp(`^Usage: tsipsec ${cmd}\\b`));
+      expect(io.out).toMatch(/Exit codes: .*0 .*1 .*2 /);
+      const first = io.out;
+      io.out = '';
       expect(await main([cmd, '-h'])).toBe(0);
-      expect(out).toBe(first);
+      expect(io.out).toBe(first);
       expect(await main([cmd, '--no-such-option'])).toBe(2);
-      expect(err).toMatch(new RegExp(`tsipsec ${cmd}: .*no-such-option`));
-      expect(err).toMatch(new RegExp(`tsipsec ${cmd} --help`));
-      expect(err).not.toMatch(STACK);
-      err = '';
+      expect(io.err).toMatch(new RegExp(`tsipsec ${cmd}: .*no-such-option`));
+      expect(io.err).toMatch(new RegExp(`tsipsec ${cmd} --help`));
+      expect(io.err).not.toMatch(STACK);
+      io.err = '';
       expect(await main([cmd, '--no-such-option', '--debug'])).toBe(2);
-      expect(err).toMatch(STACK);
+      expect(io.err).toMatch(STACK);
     });
   }
 });
@@ -59,10 +52,10 @@ describe('tsipsec --help', () => {
 describe('exit codes', () => {
   it('3 when no daemon listens on the control socket, for every control command', async () => {
     for (const args of [['status'], ['initiate', 'net'], ['terminate', '--child', 'net'], ['reload'], ['down']]) {
-      err = '';
+      io.err = '';
       expect(await main([...args, '--socket', noSocket]), args.join(' ')).toBe(3);
-      expect(err).toMatch(/tsipsec is not running \(no control socket at .*no-daemon\.sock\)/);
-      expect(err).not.toMatch(STACK);
+      expect(io.err).toMatch(/tsipsec is not running \(no control socket at .*no-daemon\.sock\)/);
+      expect(io.err).not.toMatch(STACK);
     }
   });
 
@@ -72,33 +65,33 @@ describe('exit codes', () => {
     expect(await main(['mtu', '--cipher', 'rot13', '--mode', 'tunnel', '--outer', '1500'])).toBe(2);
     expect(await main(['up', '--metrics', 'nonsense'])).toBe(2);
     expect(await main(['decode'])).toBe(2);
-    expect(err).not.toMatch(STACK);
+    expect(io.err).not.toMatch(STACK);
   });
 
   it('2 for a bad configuration file, naming file, line and key, without a stack', async () => {
     const conf = join(work, 'bad.conf');
     writeFileSync(conf, 'connections {\n  x {\n    no_such_key = 1\n  }\n}\n');
     expect(await main(['up', '--config', conf, '--socket', join(work, 'up.sock'), '--log-level', 'silent'])).toBe(2);
-    expect(err).toMatch(new RegExp(`${conf.replace(/\./g, '\\.')}:3: .*no_such_key`));
-    expect(err).not.toMatch(STACK);
+    expect(io.err).toMatch(new RegExp(`${conf.replace(/\./g, '\\.')}:3: .*no_such_key`));
+    expect(io.err).not.toMatch(STACK);
   });
 
   it('1 for a failure: a missing or non-pcap capture', async () => {
     expect(await main(['decode', join(work, 'missing.pcap')])).toBe(1);
-    expect(err).toMatch(/cannot read .*missing\.pcap/);
+    expect(io.err).toMatch(/cannot read .*missing\.pcap/);
     const junk = join(work, 'junk.pcap');
     writeFileSync(junk, 'not a capture');
-    err = '';
+    io.err = '';
     expect(await main(['decode', junk])).toBe(1);
-    expect(err).toMatch(/is not a pcap or pcapng file/);
-    expect(err).not.toMatch(STACK);
+    expect(io.err).toMatch(/is not a pcap or pcapng file/);
+    expect(io.err).not.toMatch(STACK);
   });
 
   it('0 for mtu and --version', async () => {
     expect(await main(['mtu', '--cipher', 'aes256gcm16', '--mode', 'tunnel', '--encap', '--outer', '1500', '--json'])).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ outerMtu: 1500, mode: 'tunnel', encap: true });
-    out = '';
+    expect(JSON.parse(io.out)).toMatchObject({ outerMtu: 1500, mode: 'tunnel', encap: true });
+    io.out = '';
     expect(await main(['--version'])).toBe(0);
-    expect(out).toMatch(/^tsipsec \d+\.\d+\.\d+/);
+    expect(io.out).toMatch(/^tsipsec \d+\.\d+\.\d+/);
   });
 });

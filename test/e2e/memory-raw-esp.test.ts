@@ -11,44 +11,13 @@ import { MemoryTun } from '../../src/tun/memory.js';
 import { Tunnel } from '../../src/runtime/tunnel.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
-import type { IkeConfigInput } from '../../src/ike/config.js';
-import { buildIp } from '../../src/capture/pcap-writer.js';
-import { internetChecksum } from '../../src/wire/checksum.js';
+import { icmpEcho as echo, pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
 const PSK = new TextEncoder().encode('memory raw esp test pre-shared key');
 const MARKER = 'rawesp!!';
-
-function config(side: 'a' | 'b', encap: boolean): IkeConfigInput {
-  const me = side === 'a' ? A : B;
-  const peer = side === 'a' ? B : A;
-  return {
-    connections: [{
-      name: 'gw', localAddrs: [me], remoteAddrs: [peer], proposals: ['aes256gcm16-prfsha256-x25519'], encap,
-      local: { auth: 'psk', id: `${side}.test`, psk: PSK },
-      remote: { auth: 'psk', id: `${side === 'a' ? 'b' : 'a'}.test`, psk: PSK },
-      children: [{
-        name: 'net',
-        localTs: [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'],
-        remoteTs: [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'],
-        espProposals: ['aes256gcm16'], mode: 'tunnel',
-        startAction: side === 'a' ? 'start' : 'none',
-      }],
-    }],
-  };
-}
-
-/** ICMP echo (RFC 792) with the marker in its data, checksum computed here. */
-function icmpEcho(src: string, dst: string, seq: number, type = 8): Uint8Array {
-  const icmp = new Uint8Array(16);
-  icmp[0] = type;
-  icmp[6] = seq >> 8; icmp[7] = seq & 0xff;
-  icmp.set(new TextEncoder().encode(MARKER), 8);
-  const c = internetChecksum(icmp);
-  icmp[2] = c >> 8; icmp[3] = c & 0xff;
-  return buildIp({ src, dst, protocol: 1, payload: icmp });
-}
+const icmpEcho = (src: string, dst: string, seq: number, type = 8): Uint8Array => echo(src, dst, seq, type, new TextEncoder().encode(MARKER));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -73,8 +42,8 @@ describe('in-memory tunnel over raw ESP', () => {
     const rawB = raw.host(B);
     await rawA.open({ addresses: [A] });
     await rawB.open({ addresses: [B] });
-    const a = new Tunnel({ config: config('a', encap), udp: udpA, rawEsp: withRaw.a ? rawA : undefined, tun: tunA, rng: seededRandom(21), keepaliveSec: 0 });
-    const b = new Tunnel({ config: config('b', encap), udp: udpB, rawEsp: withRaw.b ? rawB : undefined, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
+    const a = new Tunnel({ config: pairConfig('a', { psk: PSK, encap }), udp: udpA, rawEsp: withRaw.a ? rawA : undefined, tun: tunA, rng: seededRandom(21), keepaliveSec: 0 });
+    const b = new Tunnel({ config: pairConfig('b', { psk: PSK, encap }), udp: udpB, rawEsp: withRaw.b ? rawB : undefined, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
     tunnels.push(a, b);
     const up: boolean[] = [];
     a.on((e) => { if (e.type === 'child-up') up.push(e.encap); });

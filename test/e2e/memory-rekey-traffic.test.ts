@@ -12,29 +12,13 @@ import { MemoryTun } from '../../src/tun/memory.js';
 import { Tunnel } from '../../src/runtime/tunnel.js';
 import { SimulatedClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
-import type { IkeConfigInput } from '../../src/ike/config.js';
 import type { RouteInstaller } from '../../src/runtime/tunnel.js';
 import { buildIp } from '../../src/capture/pcap-writer.js';
+import { pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
 const PSK = new TextEncoder().encode('memory rekey traffic test key');
-
-function config(side: 'a' | 'b'): IkeConfigInput {
-  return {
-    connections: [{
-      name: 'gw', localAddrs: [side === 'a' ? A : B], remoteAddrs: [side === 'a' ? B : A], proposals: ['aes256gcm16-prfsha256-x25519'], encap: true,
-      local: { auth: 'psk', id: `${side}.test`, psk: PSK },
-      remote: { auth: 'psk', id: `${side === 'a' ? 'b' : 'a'}.test`, psk: PSK },
-      children: [{
-        name: 'net',
-        localTs: [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'],
-        remoteTs: [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'],
-        espProposals: ['aes256gcm16'], mode: 'tunnel', startAction: side === 'a' ? 'start' : 'none',
-      }],
-    }],
-  };
-}
 
 /** A UDP packet whose payload is its number (4 bytes, big endian). */
 function numbered(src: string, dst: string, n: number): Uint8Array {
@@ -71,8 +55,8 @@ describe('CHILD_SA rekey under bidirectional traffic', () => {
       childDown: async (c) => { routeCalls.push(`${side}:down:${c.info.spiIn}`); },
       close: async () => undefined,
     });
-    const a = new Tunnel({ config: config('a'), udp: udpA, tun: tunA, rng: seededRandom(21), keepaliveSec: 0, clock, routes: routes('a') });
-    const b = new Tunnel({ config: config('b'), udp: udpB, tun: tunB, rng: seededRandom(22), keepaliveSec: 0, clock, routes: routes('b') });
+    const a = new Tunnel({ config: pairConfig('a', { psk: PSK }), udp: udpA, tun: tunA, rng: seededRandom(21), keepaliveSec: 0, clock, routes: routes('a') });
+    const b = new Tunnel({ config: pairConfig('b', { psk: PSK }), udp: udpB, tun: tunB, rng: seededRandom(22), keepaliveSec: 0, clock, routes: routes('b') });
     tunnels.push(a, b);
     const events: string[] = [];
     for (const [name, t] of [['a', a], ['b', b]] as const) t.on((e) => { if (e.type.startsWith('child')) events.push(`${name}:${e.type}${'reason' in e ? `:${e.reason}` : ''}`); });

@@ -9,42 +9,12 @@ import { MemoryTun } from '../../src/tun/memory.js';
 import { Tunnel } from '../../src/runtime/tunnel.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
-import type { IkeConfigInput } from '../../src/ike/config.js';
-import { buildIp } from '../../src/capture/pcap-writer.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
+import { icmpEcho, pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
 const PSK = new TextEncoder().encode('memory tunnel test pre-shared key');
-
-function config(side: 'a' | 'b', mode: 'tunnel' | 'transport' = 'tunnel'): IkeConfigInput {
-  const me = side === 'a' ? A : B;
-  const peer = side === 'a' ? B : A;
-  return {
-    connections: [{
-      name: 'gw', localAddrs: [me], remoteAddrs: [peer], proposals: ['aes256gcm16-prfsha256-x25519'], encap: true,
-      local: { auth: 'psk', id: `${side}.test`, psk: PSK },
-      remote: { auth: 'psk', id: `${side === 'a' ? 'b' : 'a'}.test`, psk: PSK },
-      children: [{
-        name: 'net',
-        localTs: mode === 'tunnel' ? [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'] : ['dynamic'],
-        remoteTs: mode === 'tunnel' ? [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'] : ['dynamic'],
-        espProposals: ['aes256gcm16'], mode,
-        startAction: side === 'a' ? 'start' : 'none',
-      }],
-    }],
-  };
-}
-
-function icmpEcho(src: string, dst: string, seq: number, type = 8): Uint8Array {
-  const icmp = new Uint8Array(16);
-  icmp[0] = type;
-  icmp[6] = seq >> 8; icmp[7] = seq & 0xff;
-  icmp.set(new TextEncoder().encode('tsipsec!'), 8);
-  const c = internetChecksum(icmp);
-  icmp[2] = c >> 8; icmp[3] = c & 0xff;
-  return buildIp({ src, dst, protocol: 1, payload: icmp });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,8 +33,8 @@ describe('in-memory tunnel end to end', () => {
     const udpB = net.endpoint(B);
     await udpA.bind({ ports: [500, 4500] });
     await udpB.bind({ ports: [500, 4500] });
-    const a = new Tunnel({ config: config('a', mode), udp: udpA, tun: tunA, rng: seededRandom(11), keepaliveSec: 0 });
-    const b = new Tunnel({ config: config('b', mode), udp: udpB, tun: tunB, rng: seededRandom(12), keepaliveSec: 0 });
+    const a = new Tunnel({ config: pairConfig('a', { psk: PSK, mode }), udp: udpA, tun: tunA, rng: seededRandom(11), keepaliveSec: 0 });
+    const b = new Tunnel({ config: pairConfig('b', { psk: PSK, mode }), udp: udpB, tun: tunB, rng: seededRandom(12), keepaliveSec: 0 });
     tunnels.push(a, b);
     const upA: string[] = [];
     const upB: string[] = [];

@@ -12,27 +12,11 @@ import { systemClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
 import { nodeCrypto } from '../../src/crypto/node.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
-import type { IkeConfigInput } from '../../src/ike/config.js';
-import { buildIp } from '../../src/capture/pcap-writer.js';
-import { internetChecksum } from '../../src/wire/checksum.js';
+import { icmpEcho, pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
 const PSK = new TextEncoder().encode('tunnel providers test pre-shared key');
-
-function config(side: 'a' | 'b'): IkeConfigInput {
-  return {
-    connections: [{
-      name: 'gw', localAddrs: [side === 'a' ? A : B], remoteAddrs: [side === 'a' ? B : A], proposals: ['aes256gcm16-prfsha256-x25519'], encap: true,
-      local: { auth: 'psk', id: `${side}.test`, psk: PSK },
-      remote: { auth: 'psk', id: `${side === 'a' ? 'b' : 'a'}.test`, psk: PSK },
-      children: [{
-        name: 'net', localTs: [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'], remoteTs: [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'],
-        espProposals: ['aes256gcm16'], startAction: side === 'a' ? 'start' : 'none',
-      }],
-    }],
-  };
-}
 
 interface Counts { prf: number; dh: number; aeadKeys: number; seal: number; open: number }
 
@@ -66,15 +50,6 @@ function counting(): { provider: CryptoProvider; counts: Counts } {
   return { provider, counts };
 }
 
-function icmpEcho(src: string, dst: string, seq: number): Uint8Array {
-  const icmp = new Uint8Array(16);
-  icmp[0] = 8;
-  icmp[7] = seq;
-  const c = internetChecksum(icmp);
-  icmp[2] = c >> 8; icmp[3] = c & 0xff;
-  return buildIp({ src, dst, protocol: 1, payload: icmp });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Tunnel: separate IKE and ESP crypto providers', () => {
@@ -93,8 +68,8 @@ describe('Tunnel: separate IKE and ESP crypto providers', () => {
     const udpB = net.endpoint(B);
     await udpA.bind({ ports: [500, 4500] });
     await udpB.bind({ ports: [500, 4500] });
-    const a = new Tunnel({ config: config('a'), udp: udpA, tun: tunA, rng: seededRandom(21), keepaliveSec: 0, ...providersA });
-    const b = new Tunnel({ config: config('b'), udp: udpB, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
+    const a = new Tunnel({ config: pairConfig('a', { psk: PSK }), udp: udpA, tun: tunA, rng: seededRandom(21), keepaliveSec: 0, ...providersA });
+    const b = new Tunnel({ config: pairConfig('b', { psk: PSK }), udp: udpB, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
     tunnels.push(a, b);
     let up = 0;
     a.on((e) => { if (e.type === 'child-up') up++; });

@@ -12,25 +12,12 @@ import { Tunnel } from '../../../src/runtime/tunnel.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { seededRandom } from '../../../src/crypto/seeded-random.js';
 import { createMetricsRegistry } from '../../../src/runtime/metrics.js';
-import type { IkeConfigInput } from '../../../src/ike/config.js';
 import { buildIp } from '../../../src/capture/pcap-writer.js';
+import { pairConfig } from '../../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
 const PSK = new TextEncoder().encode('raw esp status test pre-shared key');
-
-function config(side: 'a' | 'b'): IkeConfigInput {
-  const me = side === 'a' ? A : B;
-  const peer = side === 'a' ? B : A;
-  return {
-    connections: [{
-      name: 'gw', localAddrs: [me], remoteAddrs: [peer], proposals: ['aes128gcm16-prfsha256-x25519'], encap: false,
-      local: { auth: 'psk', id: `${side}.test`, psk: PSK },
-      remote: { auth: 'psk', id: `${side === 'a' ? 'b' : 'a'}.test`, psk: PSK },
-      children: [{ name: 'net', localTs: [side === 'a' ? '198.19.1.0/24' : '198.19.2.0/24'], remoteTs: [side === 'a' ? '198.19.2.0/24' : '198.19.1.0/24'], espProposals: ['aes128gcm16'], startAction: side === 'a' ? 'start' : 'none' }],
-    }],
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const udpPacket = (n: number) => {
@@ -59,8 +46,8 @@ describe('raw ESP in status and metrics; attaching a raw transport later', () =>
     const rawB = raw.host(B);
     await rawA.open({ addresses: [A] });
     await rawB.open({ addresses: [B] });
-    const a = new Tunnel({ config: config('a'), udp: udpA, tun: tunA, rng: seededRandom(31), keepaliveSec: 0 });
-    const b = new Tunnel({ config: config('b'), udp: udpB, rawEsp: rawB, tun: tunB, rng: seededRandom(32), keepaliveSec: 0 });
+    const a = new Tunnel({ config: pairConfig('a', { psk: PSK, aesBits: 128, encap: false }), udp: udpA, tun: tunA, rng: seededRandom(31), keepaliveSec: 0 });
+    const b = new Tunnel({ config: pairConfig('b', { psk: PSK, aesBits: 128, encap: false }), udp: udpB, rawEsp: rawB, tun: tunB, rng: seededRandom(32), keepaliveSec: 0 });
     tunnels.push(a, b);
     let up = 0;
     a.on((e) => { if (e.type === 'child-up') up++; });
@@ -101,7 +88,7 @@ describe('raw ESP in status and metrics; attaching a raw transport later', () =>
     const udpA = net.endpoint(A);
     await udpA.bind({ ports: [500, 4500] });
     const tunA = new MemoryTun({ name: 'a0' });
-    const cfg = config('a');
+    const cfg = pairConfig('a', { psk: PSK, aesBits: 128, encap: false });
     const a = new Tunnel({ config: { connections: [{ ...cfg.connections[0]!, encap: true, children: [{ ...cfg.connections[0]!.children![0]!, startAction: 'trap' }] }] }, udp: udpA, tun: tunA, rng: seededRandom(33), keepaliveSec: 0 });
     tunnels.push(a);
     a.start();

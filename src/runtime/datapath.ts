@@ -252,9 +252,10 @@ export class DataPath {
     this.sad.remove(spiIn);
     const i = this.children.indexOf(c);
     if (i >= 0) this.children.splice(i, 1);
-    // Native AEAD contexts (node-evp.ts) are freed now rather than whenever the SA objects are collected.
+    // Sad.remove wiped the inbound SA; the outbound one is ours to wipe (salt and scratch zeroed, native
+    // AEAD context freed now rather than whenever the SA objects are collected; SECURITY.md).
     c.inSa.aead?.dispose?.();
-    c.outSa.aead?.dispose?.();
+    c.outSa.wipe();
     // If the removed SA was active, the newest remaining SA of that child carries traffic again.
     if (c.active || c.pendingSwitch || !this.children.some((x) => x.active && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName)) {
       const next = this.children.find((x) => x.retireAtMs === Infinity && x.info.ikeId === c.info.ikeId && x.info.childName === c.info.childName);

@@ -16,6 +16,8 @@ import type { IkeSa } from '../../../src/ike/ike-sa.js';
 import type { IkeEndpoint } from '../../../src/ike/endpoint.js';
 import { pskPair } from '../../exchange/harness.js';
 import { establish } from './helpers.js';
+import { DataPath } from '../../../src/runtime/datapath.js';
+import { seededRandom } from '../../../src/crypto/seeded-random.js';
 
 function sasOf(ep: IkeEndpoint): IkeSa[] {
   return [...new Set((ep as unknown as { sas: Map<string, IkeSa> }).sas.values())];
@@ -165,5 +167,20 @@ describe('key material is zeroed on delete', () => {
     expect(a.aead).toBeNull();
     expect(b.aead).not.toBeNull();
     expect(nonZero(b.nonce.subarray(0, 4))).toBe(true);
+  });
+
+  it('DataPath.remove wipes the outbound ESP SA too (salt zeroed, cipher dropped), not only the inbound one', () => {
+    const p = pskPair();
+    establish(p);
+    const info = p.of('a', 'child-up')[0]!;
+    const dp = new DataPath(nodeCrypto, seededRandom(5));
+    const c = dp.install(info, 0);
+    expect(nonZero(c.outSa.nonce.subarray(0, 4))).toBe(true);
+    expect(c.outSa.aead).not.toBeNull();
+    dp.remove(info.spiIn);
+    for (const sa of [c.outSa, c.inSa]) {
+      expect(allZero(sa.nonce)).toBe(true);
+      expect(sa.aead).toBeNull();
+    }
   });
 });

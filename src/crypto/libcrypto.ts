@@ -15,3 +15,29 @@ export function libcrypto(): LibraryHandle {
   lib ??= koffi.load('libcrypto.so.3', { deep: true });
   return lib;
 }
+
+/** A binding made on first use: `get()` returns it, or undefined with `error()` saying why it could not be made. */
+export interface LazyBinding<T> {
+  get(): T | undefined;
+  error(): string | undefined;
+}
+
+/** Runs `make` once, at the first `get()`; a throw is remembered as the error and never retried. */
+export function lazyBinding<T>(make: () => T): LazyBinding<T> {
+  let value: T | null | undefined;
+  let why: string | undefined;
+  return {
+    get(): T | undefined {
+      if (value === undefined) {
+        try {
+          value = make();
+        } catch (err) {
+          value = null;
+          why = (err as Error).message;
+        }
+      }
+      return value ?? undefined;
+    },
+    error: () => why,
+  };
+}

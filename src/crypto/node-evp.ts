@@ -21,7 +21,7 @@
  * callers must not use it (espOpen drops the packet).
  */
 import koffi from 'koffi';
-import { libcrypto } from './libcrypto.js';
+import { lazyBinding, libcrypto } from './libcrypto.js';
 import type { AeadCipher, AeadName, CryptoProvider } from './types.js';
 
 /** openssl/evp.h (OpenSSL 3): EVP_CTRL_AEAD_GET_TAG / EVP_CTRL_AEAD_SET_TAG (= the GCM ones). */
@@ -44,8 +44,7 @@ export interface Evp {
   ctrl(ctx: Ptr, type: number, arg: number, ptr: Uint8Array): number;
 }
 
-let loaded: Evp | null | undefined;
-let loadError: string | undefined;
+const binding = lazyBinding(bind);
 
 function bind(): Evp {
   const lib = libcrypto();
@@ -71,20 +70,12 @@ function bind(): Evp {
 
 /** Binds libcrypto.so.3 once; undefined (with `evpLoadError()` saying why) when it cannot be loaded. */
 export function loadEvp(): Evp | undefined {
-  if (loaded === undefined) {
-    try {
-      loaded = bind();
-    } catch (err) {
-      loaded = null;
-      loadError = (err as Error).message;
-    }
-  }
-  return loaded ?? undefined;
+  return binding.get();
 }
 
 /** Why libcrypto could not be loaded (undefined if it was, or was not tried yet). */
 export function evpLoadError(): string | undefined {
-  return loadError;
+  return binding.error();
 }
 
 /** OpenSSL_version(OPENSSL_VERSION) of the loaded libcrypto, e.g. "OpenSSL 3.0.19 …", or undefined. */

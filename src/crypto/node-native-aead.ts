@@ -21,6 +21,7 @@
  */
 import type { AeadCipher, AeadName } from './types.js';
 import { evpLoadError, loadEvp } from './node-evp.js';
+import { lazyBinding } from './libcrypto.js';
 
 /** openssl/evp.h (OpenSSL 3): EVP_CTRL_AEAD_GET_TAG / EVP_CTRL_AEAD_SET_TAG. */
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
@@ -66,20 +67,8 @@ function bind(): Lib {
   return l;
 }
 
-let loaded: Lib | null | undefined;
-let loadError: string | undefined;
-
-function load(): Lib | undefined {
-  if (loaded === undefined) {
-    try {
-      loaded = bind();
-    } catch (err) {
-      loaded = null;
-      loadError = (err as Error).message;
-    }
-  }
-  return loaded ?? undefined;
-}
+const binding = lazyBinding(bind);
+const load = (): Lib | undefined => binding.get();
 
 /** Scratch shared by every cipher (single-threaded, synchronous use). */
 const outl = new Int32Array(1);
@@ -198,5 +187,5 @@ let aeadFn: ((name: AeadName, key: Uint8Array) => AeadCipher) | undefined;
 
 /** Why libcrypto could not be loaded (undefined if it was, or was not tried yet). */
 export function nativeAeadLoadError(): string | undefined {
-  return loadError;
+  return binding.error();
 }

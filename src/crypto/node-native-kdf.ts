@@ -28,7 +28,7 @@
  */
 import koffi from 'koffi';
 import { PRF_BY_NAME } from './algorithms.js';
-import { libcrypto } from './libcrypto.js';
+import { lazyBinding, libcrypto } from './libcrypto.js';
 import { X25519_LENGTH, isAllZero } from './dh-params.js';
 import type { DhGroup, DhKeyPair, HashName, Prf, PrfName, RandomSource } from './types.js';
 
@@ -119,25 +119,16 @@ export interface NativeKdf {
   readonly x25519: DhGroup;
 }
 
-let loaded: NativeKdf | null | undefined;
-let loadError: string | undefined;
+const binding = lazyBinding(() => build(bind()));
 
 /** Binds libcrypto.so.3 once; undefined (with `nativeKdfLoadError()` saying why) when it cannot be loaded. */
 export function loadNativeKdf(): NativeKdf | undefined {
-  if (loaded === undefined) {
-    try {
-      loaded = build(bind());
-    } catch (err) {
-      loaded = null;
-      loadError = (err as Error).message;
-    }
-  }
-  return loaded ?? undefined;
+  return binding.get();
 }
 
 /** Why libcrypto could not be loaded (undefined if it was, or was not tried yet). */
 export function nativeKdfLoadError(): string | undefined {
-  return loadError;
+  return binding.error();
 }
 
 const DIGEST_NAME: Readonly<Record<PrfName, string>> = { 'hmac-sha256': 'SHA256', 'hmac-sha384': 'SHA384', 'hmac-sha512': 'SHA512' };

@@ -177,19 +177,25 @@ export class EvpAead implements AeadCipher {
 
 const GCM_BY_KEY: Record<number, 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm'> = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
 
-/** `CryptoProvider.aead` on OpenSSL EVP contexts. Throws (naming the field) on a wrong key length. */
-export function evpAead(evp: Evp, name: AeadName, key: Uint8Array): EvpAead {
-  let algo: 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+/** OpenSSL's name for an AEAD and its key (salt already split off). Throws (naming the field) on a wrong key length. */
+export type EvpAeadAlgorithm = 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+
+export function evpAeadAlgorithm(name: AeadName, key: Uint8Array): EvpAeadAlgorithm {
   if (name === 'aes-gcm-16') {
     const a = GCM_BY_KEY[key.length];
     if (a === undefined) throw new Error(`aes-gcm-16 key must be 16/24/32 bytes, got ${key.length}`);
-    algo = a;
-  } else if (name === 'chacha20-poly1305') {
-    if (key.length !== 32) throw new Error(`chacha20-poly1305 key must be 32 bytes, got ${key.length}`);
-    algo = 'chacha20-poly1305';
-  } else {
-    throw new Error(`unknown aead name: ${String(name)}`);
+    return a;
   }
+  if (name === 'chacha20-poly1305') {
+    if (key.length !== 32) throw new Error(`chacha20-poly1305 key must be 32 bytes, got ${key.length}`);
+    return 'chacha20-poly1305';
+  }
+  throw new Error(`unknown aead name: ${String(name)}`);
+}
+
+/** `CryptoProvider.aead` on OpenSSL EVP contexts. Throws (naming the field) on a wrong key length. */
+export function evpAead(evp: Evp, name: AeadName, key: Uint8Array): EvpAead {
+  const algo = evpAeadAlgorithm(name, key);
   const cipher = evp.cipher(algo);
   if (cipher === null) throw new Error(`aead ${name}: OpenSSL has no ${algo}`);
   return new EvpAead(evp, cipher, key);

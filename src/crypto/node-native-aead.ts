@@ -20,7 +20,7 @@
  * `loadNativeAead()` returns undefined and node.ts keeps node:crypto.
  */
 import type { AeadCipher, AeadName } from './types.js';
-import { evpLoadError, loadEvp } from './node-evp.js';
+import { evpAeadAlgorithm, evpLoadError, loadEvp, type EvpAeadAlgorithm } from './node-evp.js';
 import { lazyBinding } from './libcrypto.js';
 
 /** openssl/evp.h (OpenSSL 3): EVP_CTRL_AEAD_GET_TAG / EVP_CTRL_AEAD_SET_TAG. */
@@ -30,7 +30,7 @@ const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 
 type Ptr = object;
-type Algo = 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+type Algo = EvpAeadAlgorithm;
 
 interface Lib {
   init(ctx: Ptr, cipher: Ptr | null, key: Uint8Array | null, iv: Uint8Array | null, enc: number): number;
@@ -161,27 +161,12 @@ class NativeAead implements AeadCipher {
   }
 }
 
-const GCM_BY_KEY: Readonly<Record<number, Algo>> = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
-
 /** `CryptoProvider.aead` on libcrypto, or undefined when it cannot be loaded (`nativeAeadLoadError()`). */
 export function loadNativeAead(): ((name: AeadName, key: Uint8Array) => AeadCipher) | undefined {
   if (aeadFn !== undefined) return aeadFn;
   const lib = load();
   if (lib === undefined) return undefined;
-  return (aeadFn = (name, key) => {
-    let algo: Algo;
-    if (name === 'aes-gcm-16') {
-      const a = GCM_BY_KEY[key.length];
-      if (a === undefined) throw new Error(`aes-gcm-16 key must be 16/24/32 bytes, got ${key.length}`);
-      algo = a;
-    } else if (name === 'chacha20-poly1305') {
-      if (key.length !== 32) throw new Error(`chacha20-poly1305 key must be 32 bytes, got ${key.length}`);
-      algo = 'chacha20-poly1305';
-    } else {
-      throw new Error(`unknown aead name: ${String(name)}`);
-    }
-    return new NativeAead(lib, lib.context(algo), key);
-  });
+  return (aeadFn = (name, key) => new NativeAead(lib, lib.context(evpAeadAlgorithm(name, key)), key));
 }
 let aeadFn: ((name: AeadName, key: Uint8Array) => AeadCipher) | undefined;
 

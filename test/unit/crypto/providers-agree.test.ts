@@ -269,3 +269,17 @@ describe('AEADs keyed per call on one shared EVP context per algorithm (node-nat
     );
   });
 });
+
+describe('both libcrypto AEAD bindings refuse a key of the wrong length, naming it', () => {
+  it('aes-gcm-16 takes 16/24/32 bytes, chacha20-poly1305 32, and nothing else', () => {
+    const native = loadNativeAead();
+    expect(native, nativeAeadLoadError()).toBeDefined();
+    const evp = withEvpAead(nodeCrypto);
+    for (const make of [native!, (n: AeadName, k: Uint8Array) => evp.aead(n, k)]) {
+      for (const n of [16, 24, 32]) expect(() => make('aes-gcm-16', new Uint8Array(n))).not.toThrow();
+      expect(() => make('aes-gcm-16', new Uint8Array(20))).toThrow(/aes-gcm-16 key must be 16\/24\/32 bytes, got 20/);
+      expect(() => make('chacha20-poly1305', new Uint8Array(16))).toThrow(/chacha20-poly1305 key must be 32 bytes, got 16/);
+      expect(() => make('rot13' as AeadName, new Uint8Array(32))).toThrow(/unknown aead name: rot13/);
+    }
+  });
+});

@@ -5,13 +5,10 @@
  * transport is there; a non-encapsulated child without a raw transport drops and counts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryNetwork } from '../../src/net/memory.js';
-import { MemoryRawEspNetwork } from '../../src/net/memory-raw.js';
-import { MemoryTun } from '../../src/tun/memory.js';
 import { Tunnel } from '../../src/runtime/tunnel.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
-import { icmpEcho as echo, pairConfig } from '../support/memory-pair.js';
+import { icmpEcho as echo, memorySites, pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
@@ -30,18 +27,7 @@ describe('in-memory tunnel over raw ESP', () => {
   });
 
   async function bringUp(encap: boolean, withRaw: { a: boolean; b: boolean } = { a: true, b: true }) {
-    const net = new MemoryNetwork({ clock: systemClock });
-    const raw = new MemoryRawEspNetwork();
-    const tunA = new MemoryTun({ name: 'a0' });
-    const tunB = new MemoryTun({ name: 'b0' });
-    const udpA = net.endpoint(A);
-    const udpB = net.endpoint(B);
-    await udpA.bind({ ports: [500, 4500] });
-    await udpB.bind({ ports: [500, 4500] });
-    const rawA = raw.host(A);
-    const rawB = raw.host(B);
-    await rawA.open({ addresses: [A] });
-    await rawB.open({ addresses: [B] });
+    const { net, raw, tunA, tunB, udpA, udpB, rawA, rawB } = await memorySites();
     const a = new Tunnel({ config: pairConfig('a', { psk: PSK, encap }), udp: udpA, rawEsp: withRaw.a ? rawA : undefined, tun: tunA, rng: seededRandom(21), keepaliveSec: 0 });
     const b = new Tunnel({ config: pairConfig('b', { psk: PSK, encap }), udp: udpB, rawEsp: withRaw.b ? rawB : undefined, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
     tunnels.push(a, b);

@@ -4,13 +4,12 @@
  * nothing of them reaches the TUN device.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryNetwork, type MemoryUdpEndpoint } from '../../src/net/memory.js';
-import { MemoryTun } from '../../src/tun/memory.js';
+import type { MemoryUdpEndpoint } from '../../src/net/memory.js';
 import { Tunnel } from '../../src/runtime/tunnel.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
-import { icmpEcho, pairConfig } from '../support/memory-pair.js';
+import { icmpEcho, memorySites, pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
@@ -26,13 +25,7 @@ describe('in-memory tunnel end to end', () => {
   });
 
   async function bringUp(mode: 'tunnel' | 'transport', beforeStart?: (b: Tunnel, udpB: MemoryUdpEndpoint) => void) {
-    const net = new MemoryNetwork({ clock: systemClock });
-    const tunA = new MemoryTun({ name: 'a0' });
-    const tunB = new MemoryTun({ name: 'b0' });
-    const udpA = net.endpoint(A);
-    const udpB = net.endpoint(B);
-    await udpA.bind({ ports: [500, 4500] });
-    await udpB.bind({ ports: [500, 4500] });
+    const { net, tunA, tunB, udpA, udpB } = await memorySites();
     const a = new Tunnel({ config: pairConfig('a', { psk: PSK, mode }), udp: udpA, tun: tunA, rng: seededRandom(11), keepaliveSec: 0 });
     const b = new Tunnel({ config: pairConfig('b', { psk: PSK, mode }), udp: udpB, tun: tunB, rng: seededRandom(12), keepaliveSec: 0 });
     tunnels.push(a, b);

@@ -5,14 +5,12 @@
  * calls, so a provider used by the wrong side shows up as a count where none belongs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryNetwork } from '../../src/net/memory.js';
-import { MemoryTun } from '../../src/tun/memory.js';
 import { Tunnel, type TunnelOptions } from '../../src/runtime/tunnel.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { seededRandom } from '../../src/crypto/seeded-random.js';
 import { nodeCrypto } from '../../src/crypto/node.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
-import { icmpEcho, pairConfig } from '../support/memory-pair.js';
+import { icmpEcho, memorySites, pairConfig } from '../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
@@ -61,13 +59,7 @@ describe('Tunnel: separate IKE and ESP crypto providers', () => {
 
   /** A gets `providersA`; B plain nodeCrypto. Brings the child up, then sends one packet A → B. */
   async function run(providersA: Pick<TunnelOptions, 'provider' | 'ikeProvider' | 'espProvider'>) {
-    const net = new MemoryNetwork({ clock: systemClock });
-    const tunA = new MemoryTun({ name: 'a0' });
-    const tunB = new MemoryTun({ name: 'b0' });
-    const udpA = net.endpoint(A);
-    const udpB = net.endpoint(B);
-    await udpA.bind({ ports: [500, 4500] });
-    await udpB.bind({ ports: [500, 4500] });
+    const { net, tunA, tunB, udpA, udpB } = await memorySites();
     const a = new Tunnel({ config: pairConfig('a', { psk: PSK }), udp: udpA, tun: tunA, rng: seededRandom(21), keepaliveSec: 0, ...providersA });
     const b = new Tunnel({ config: pairConfig('b', { psk: PSK }), udp: udpB, tun: tunB, rng: seededRandom(22), keepaliveSec: 0 });
     tunnels.push(a, b);

@@ -6,14 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '../../../src/net/memory.js';
-import { MemoryRawEspNetwork } from '../../../src/net/memory-raw.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
 import { Tunnel } from '../../../src/runtime/tunnel.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { seededRandom } from '../../../src/crypto/seeded-random.js';
 import { createMetricsRegistry } from '../../../src/runtime/metrics.js';
 import { buildIp } from '../../../src/capture/pcap-writer.js';
-import { pairConfig } from '../../support/memory-pair.js';
+import { memorySites, pairConfig } from '../../support/memory-pair.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
@@ -34,18 +33,7 @@ describe('raw ESP in status and metrics; attaching a raw transport later', () =>
   });
 
   it('drops without a transport, sends as protocol 50 once one is attached, and reports its counters', async () => {
-    const net = new MemoryNetwork({ clock: systemClock });
-    const raw = new MemoryRawEspNetwork();
-    const tunA = new MemoryTun({ name: 'a0' });
-    const tunB = new MemoryTun({ name: 'b0' });
-    const udpA = net.endpoint(A);
-    const udpB = net.endpoint(B);
-    await udpA.bind({ ports: [500, 4500] });
-    await udpB.bind({ ports: [500, 4500] });
-    const rawA = raw.host(A);
-    const rawB = raw.host(B);
-    await rawA.open({ addresses: [A] });
-    await rawB.open({ addresses: [B] });
+    const { net, raw, tunA, tunB, udpA, udpB, rawA, rawB } = await memorySites();
     const a = new Tunnel({ config: pairConfig('a', { psk: PSK, aesBits: 128, encap: false }), udp: udpA, tun: tunA, rng: seededRandom(31), keepaliveSec: 0 });
     const b = new Tunnel({ config: pairConfig('b', { psk: PSK, aesBits: 128, encap: false }), udp: udpB, rawEsp: rawB, tun: tunB, rng: seededRandom(32), keepaliveSec: 0 });
     tunnels.push(a, b);

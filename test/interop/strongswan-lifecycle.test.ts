@@ -141,7 +141,13 @@ describe.runIf(interopEnabled('interop strongswan-lifecycle'))('interop: lifecyc
         if (lostDeletes.length) ctx.note(`charon kept ${lostDeletes.length} DELETED child (its delete job lost in its IKE rekey)`);
         const again = await ping(p, 3);
         expect(again.received, again.out).toBe(3);
-        const after = (await p.ts.status()).ikeSas;
+        // A further CHILD rekey may be in flight at this moment (make-before-break: the new child is up,
+        // the old one waits for its Delete exchange): wait, bounded, until it has settled.
+        let after = (await p.ts.status()).ikeSas;
+        for (let i = 0; i < 50 && after.length === 1 && after[0]!.children.length > 1; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          after = (await p.ts.status()).ikeSas;
+        }
         const childRekeys = (p.ts.output().match(/CHILD SA rekeyed/g) ?? []).length;
         const ssLog = p.ss.log();
         ctx.note(`lost ${lost}/${r.sent}`);
